@@ -156,6 +156,11 @@ export interface Database {
   listRuns(): Promise<RunRow[]>;
   /** A run on this prefix whose lease (heartbeat) is newer than `since` and status live. */
   liveRun(topicPrefix: string, sinceIso: string): Promise<RunRow | null>;
+  /**
+   * Creates `run` unless another run on its prefix is live (lease newer than `sinceIso`), atomically:
+   * two `storesim run` starting together cannot both win. Returns null when created, else the holder.
+   */
+  claimRun(run: RunRow, sinceIso: string): Promise<RunRow | null>;
 
   counts(runId: string): Promise<RunCounts>;
   contents(runId: string): Promise<RunContents>;

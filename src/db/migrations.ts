@@ -1,0 +1,254 @@
+/**
+ * Versioned migrations: one schema in two dialects (DESIGN.md, Database). Append new versions at
+ * the end; never edit one that has shipped. Each dialect's runner applies the pending ones in one
+ * transaction and records them in `schema_migrations`.
+ *
+ * Conventions: money in integer cents (INTEGER / bigint); times as ISO-8601 UTC text in SQLite and
+ * timestamptz in PostgreSQL; JSON as TEXT in SQLite, jsonb in PostgreSQL where it is queried and
+ * `json` where the exact text must come back (config, summary, visit lines).
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+/** Every table a migration creates, so `reset` can drop them all (a test keeps this list honest). */
+export const STORESIM_TABLES = [
+  'transaction_items',
+  'transactions',
+  'visits',
+  'rejected_events',
+  'staging_events',
+  'runs',
+  'schema_migrations',
+] as const;
+
+const v1Sqlite = `
+CREATE TABLE runs (
+  run_id          TEXT PRIMARY KEY,
+  seed            INTEGER NOT NULL,
+  started_at      TEXT NOT NULL,
+  bus             TEXT NOT NULL CHECK (bus IN ('memory', 'kafka')),
+  db              TEXT NOT NULL CHECK (db IN ('sqlite', 'postgres')),
+  topic_prefix    TEXT NOT NULL,
+  config          TEXT NOT NULL,
+  command_log     TEXT NOT NULL DEFAULT '[]',
+  stopped_at_seq  INTEGER,
+  stopped_at_ms   INTEGER,
+  status          TEXT NOT NULL CHECK (status IN ('live', 'completed', 'stopped', 'failed')),
+  heartbeat_at    TEXT NOT NULL,
+  produced        INTEGER,
+  summary         TEXT,
+  verify_ok       INTEGER
+);
+CREATE INDEX runs_live ON runs (topic_prefix, status, heartbeat_at);
+
+-- Time-ordered UUIDv7 keys + WITHOUT ROWID: the fastest layout measured (DESIGN.md, Events).
+CREATE TABLE staging_events (
+  run_id       TEXT NOT NULL,
+  event_id     TEXT NOT NULL,
+  seq          INTEGER NOT NULL,
+  topic        TEXT NOT NULL,
+  event_type   TEXT NOT NULL,
+  customer_id  TEXT NOT NULL,
+  visit_id     TEXT NOT NULL,
+  event_time   TEXT NOT NULL,
+  payload      TEXT NOT NULL,
+  PRIMARY KEY (run_id, event_id)
+) WITHOUT ROWID;
+
+CREATE TABLE rejected_events (
+  id                INTEGER PRIMARY KEY,
+  run_id            TEXT,
+  seq               INTEGER,
+  code              TEXT NOT NULL,
+  reason            TEXT NOT NULL,
+  source_topic      TEXT NOT NULL,
+  source_partition  INTEGER NOT NULL,
+  source_offset     INTEGER NOT NULL,
+  key               TEXT,
+  value             BLOB NOT NULL,
+  headers           TEXT NOT NULL,
+  rejected_at       TEXT NOT NULL,
+  CHECK ((run_id IS NULL) = (seq IS NULL))
+);
+CREATE UNIQUE INDEX rejected_events_run_seq ON rejected_events (run_id, seq);
+CREATE UNIQUE INDEX rejected_events_foreign_source ON rejected_events (source_topic, source_partition, source_offset) WHERE run_id IS NULL;
+
+CREATE TABLE transactions (
+  run_id            TEXT NOT NULL,
+  transaction_id    TEXT NOT NULL,
+  visit_id          TEXT NOT NULL,
+  customer_id       TEXT NOT NULL,
+  store_id          TEXT NOT NULL,
+  lane              INTEGER,
+  payment_method    TEXT,
+  transaction_time  TEXT NOT NULL,
+  subtotal_cents    INTEGER NOT NULL,
+  discount_cents    INTEGER NOT NULL,
+  total_cents       INTEGER NOT NULL,
+  PRIMARY KEY (run_id, transaction_id)
+);
+
+CREATE TABLE transaction_items (
+  run_id            TEXT NOT NULL,
+  transaction_id    TEXT NOT NULL,
+  line_no           INTEGER NOT NULL,
+  item_id           TEXT NOT NULL,
+  quantity          INTEGER NOT NULL,
+  unit_price_cents  INTEGER NOT NULL,
+  discount_rate     REAL NOT NULL,
+  discount_cents    INTEGER NOT NULL,
+  total_cents       INTEGER NOT NULL,
+  PRIMARY KEY (run_id, transaction_id, line_no),
+  FOREIGN KEY (run_id, transaction_id) REFERENCES transactions (run_id, transaction_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE visits (
+  run_id              TEXT NOT NULL,
+  visit_id            TEXT NOT NULL,
+  record_id           TEXT NOT NULL,
+  customer_id         TEXT NOT NULL,
+  store_id            TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('purchased', 'abandoned', 'left_empty', 'open_at_end')),
+  entry_time          TEXT NOT NULL,
+  exit_time           TEXT,
+  lane                INTEGER,
+  queue_joined_at     TEXT,
+  service_started_at  TEXT,
+  payment_method      TEXT,
+  transaction_id      TEXT,
+  lines               TEXT NOT NULL,
+  items               INTEGER NOT NULL,
+  stale               INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, visit_id)
+);
+`;
+
+const v1Postgres = `
+CREATE TABLE runs (
+  run_id          text PRIMARY KEY,
+  seed            bigint NOT NULL,
+  started_at      timestamptz NOT NULL,
+  bus             text NOT NULL CHECK (bus IN ('memory', 'kafka')),
+  db              text NOT NULL CHECK (db IN ('sqlite', 'postgres')),
+  topic_prefix    text NOT NULL,
+  config          json NOT NULL,
+  command_log     jsonb NOT NULL DEFAULT '[]'::jsonb,
+  stopped_at_seq  bigint,
+  stopped_at_ms   bigint,
+  status          text NOT NULL CHECK (status IN ('live', 'completed', 'stopped', 'failed')),
+  heartbeat_at    timestamptz NOT NULL,
+  produced        bigint,
+  summary         json,
+  verify_ok       boolean
+);
+CREATE INDEX runs_live ON runs (topic_prefix, status, heartbeat_at);
+
+CREATE TABLE staging_events (
+  run_id       text NOT NULL,
+  event_id     text NOT NULL,
+  seq          bigint NOT NULL,
+  topic        text NOT NULL,
+  event_type   text NOT NULL,
+  customer_id  text NOT NULL,
+  visit_id     text NOT NULL,
+  event_time   timestamptz NOT NULL,
+  payload      jsonb NOT NULL,
+  PRIMARY KEY (run_id, event_id)
+);
+
+CREATE TABLE rejected_events (
+  id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id            text,
+  seq               bigint,
+  code              text NOT NULL,
+  reason            text NOT NULL,
+  source_topic      text NOT NULL,
+  source_partition  integer NOT NULL,
+  source_offset     bigint NOT NULL,
+  key               text,
+  value             bytea NOT NULL,
+  headers           jsonb NOT NULL,
+  rejected_at       timestamptz NOT NULL,
+  CHECK ((run_id IS NULL) = (seq IS NULL))
+);
+CREATE UNIQUE INDEX rejected_events_run_seq ON rejected_events (run_id, seq);
+CREATE UNIQUE INDEX rejected_events_foreign_source ON rejected_events (source_topic, source_partition, source_offset) WHERE run_id IS NULL;
+
+CREATE TABLE transactions (
+  run_id            text NOT NULL,
+  transaction_id    text NOT NULL,
+  visit_id          text NOT NULL,
+  customer_id       text NOT NULL,
+  store_id          text NOT NULL,
+  lane              integer,
+  payment_method    text,
+  transaction_time  timestamptz NOT NULL,
+  subtotal_cents    bigint NOT NULL,
+  discount_cents    bigint NOT NULL,
+  total_cents       bigint NOT NULL,
+  PRIMARY KEY (run_id, transaction_id)
+);
+
+CREATE TABLE transaction_items (
+  run_id            text NOT NULL,
+  transaction_id    text NOT NULL,
+  line_no           integer NOT NULL,
+  item_id           text NOT NULL,
+  quantity          integer NOT NULL,
+  unit_price_cents  bigint NOT NULL,
+  discount_rate     double precision NOT NULL,
+  discount_cents    bigint NOT NULL,
+  total_cents       bigint NOT NULL,
+  PRIMARY KEY (run_id, transaction_id, line_no),
+  FOREIGN KEY (run_id, transaction_id) REFERENCES transactions (run_id, transaction_id) ON DELETE CASCADE
+);
+
+CREATE TABLE visits (
+  run_id              text NOT NULL,
+  visit_id            text NOT NULL,
+  record_id           text NOT NULL,
+  customer_id         text NOT NULL,
+  store_id            text NOT NULL,
+  status              text NOT NULL CHECK (status IN ('purchased', 'abandoned', 'left_empty', 'open_at_end')),
+  entry_time          timestamptz NOT NULL,
+  exit_time           timestamptz,
+  lane                integer,
+  queue_joined_at     timestamptz,
+  service_started_at  timestamptz,
+  payment_method      text,
+  transaction_id      text,
+  lines               json NOT NULL,
+  items               integer NOT NULL,
+  stale               boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (run_id, visit_id)
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'operational tables', sqlite: v1Sqlite, postgres: v1Postgres },
+];
+
+export const SCHEMA_MIGRATIONS_SQLITE = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version     INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL,
+  applied_at  TEXT NOT NULL
+)`;
+
+export const SCHEMA_MIGRATIONS_POSTGRES = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version     integer PRIMARY KEY,
+  name        text NOT NULL,
+  applied_at  timestamptz NOT NULL DEFAULT now()
+)`;
+
+/** The migrations not yet in `applied`, in version order. */
+export function pendingMigrations(applied: Iterable<number>): Migration[] {
+  const done = new Set(applied);
+  return [...MIGRATIONS].sort((a, b) => a.version - b.version).filter((m) => !done.has(m.version));
+}

@@ -1,0 +1,197 @@
+/**
+ * The SQLite dialect (better-sqlite3): the offline default. better-sqlite3 is synchronous, so every
+ * write is one short transaction and a held lock fails fast (short busy timeout) with a retriable
+ * error instead of freezing the process (DESIGN.md, Infrastructure faults).
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { assembleCounts, assembleTransactions, num, runFromRecord } from './decode.js';
+import { DatabaseError, classifySqliteRuntimeError } from './errors.js';
+import { isoUtc, isoUtcOrNull } from './iso.js';
+import { MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, STORESIM_TABLES, pendingMigrations } from './migrations.js';
+import { runPatchColumns } from './run-columns.js';
+import type {
+  CommandLogEntry, Database, RunContents, RunCounts, RunRow, SinkBatch,
+} from './types.js';
+import type { VisitStatus } from '../engine/types.js';
+
+type Rec = Record<string, unknown>;
+
+const RUN_SELECT = `SELECT run_id, seed, started_at, bus, db, topic_prefix, config, command_log, stopped_at_seq,
+  stopped_at_ms, status, heartbeat_at, produced, summary, verify_ok FROM runs`;
+
+export function createSqliteDatabase(db: BetterSqlite3.Database, path: string): Database {
+  const description = `sqlite ${path}`;
+
+  /** Runs `fn` and turns SQLite errors into user-facing, classified ones. */
+  function guard<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(classifySqliteRuntimeError(err, path));
+    }
+  }
+
+  const migrateTx = db.transaction(() => {
+    db.exec(SCHEMA_MIGRATIONS_SQLITE);
+    const applied = (db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+    const newest = Math.max(0, ...MIGRATIONS.map((m) => m.version));
+    const ahead = applied.filter((v) => v > newest);
+    if (ahead.length > 0) {
+      throw new DatabaseError('usage', `SQLite database ${path} has schema version ${Math.max(...ahead)}, newer than this storesim (${newest}): upgrade storesim or pass --sqlite PATH`);
+    }
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of pendingMigrations(applied)) {
+      db.exec(m.sqlite);
+      record.run(m.version, m.name, new Date().toISOString());
+    }
+  });
+
+  // Prepared lazily: the tables exist only after migrate().
+  let stmts: ReturnType<typeof prepareWrites> | null = null;
+  function prepareWrites() {
+    return {
+      staging: db.prepare(`INSERT INTO staging_events (run_id, event_id, seq, topic, event_type, customer_id, visit_id, event_time, payload)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      rejected: db.prepare(`INSERT INTO rejected_events (run_id, seq, code, reason, source_topic, source_partition, source_offset, key, value, headers, rejected_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      transaction: db.prepare(`INSERT INTO transactions (run_id, transaction_id, visit_id, customer_id, store_id, lane, payment_method, transaction_time,
+        subtotal_cents, discount_cents, total_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      item: db.prepare(`INSERT INTO transaction_items (run_id, transaction_id, line_no, item_id, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      visit: db.prepare(`INSERT INTO visits (run_id, visit_id, record_id, customer_id, store_id, status, entry_time, exit_time, lane, queue_joined_at,
+        service_started_at, payment_method, transaction_id, lines, items, stale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    };
+  }
+  function writes() {
+    stmts ??= prepareWrites();
+    return stmts;
+  }
+
+  const writeTx = db.transaction((batch: SinkBatch) => {
+    const s = writes();
+    for (const r of batch.staging) {
+      s.staging.run(r.run_id, r.event_id, r.seq, r.topic, r.event_type, r.customer_id, r.visit_id, isoUtc(r.event_time), r.payload);
+    }
+    for (const r of batch.rejected) {
+      s.rejected.run(r.run_id, r.seq, r.code, r.reason, r.source_topic, r.source_partition, r.source_offset, r.key, r.value, r.headers, isoUtc(r.rejected_at));
+    }
+    for (const t of batch.transactions) {
+      s.transaction.run(t.run_id, t.transaction_id, t.visit_id, t.customer_id, t.store_id, t.lane, t.payment_method, isoUtc(t.transaction_time),
+        t.subtotal_cents, t.discount_cents, t.total_cents);
+      for (const i of t.items) {
+        s.item.run(t.run_id, t.transaction_id, i.line_no, i.item_id, i.quantity, i.unit_price_cents, i.discount_rate, i.discount_cents, i.total_cents);
+      }
+    }
+    for (const v of batch.visits) {
+      s.visit.run(v.run_id, v.visit_id, v.record_id, v.customer_id, v.store_id, v.status, isoUtc(v.entry_time), isoUtcOrNull(v.exit_time), v.lane,
+        isoUtcOrNull(v.queue_joined_at), isoUtcOrNull(v.service_started_at), v.payment_method, v.transaction_id, v.lines, v.items, v.stale ? 1 : 0);
+    }
+  });
+
+  function insertRun(run: RunRow): void {
+    db.prepare(`INSERT INTO runs (run_id, seed, started_at, bus, db, topic_prefix, config, command_log, stopped_at_seq, stopped_at_ms, status,
+      heartbeat_at, produced, summary, verify_ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      run.run_id, run.seed, isoUtc(run.started_at), run.bus, run.db, run.topic_prefix, run.config, JSON.stringify(run.command_log),
+      run.stopped_at_seq, run.stopped_at_ms, run.status, isoUtc(run.heartbeat_at), run.produced, run.summary,
+      run.verify_ok === null ? null : run.verify_ok ? 1 : 0,
+    );
+  }
+
+  function findLive(topicPrefix: string, sinceIso: string): RunRow | null {
+    const r = db.prepare(`${RUN_SELECT} WHERE topic_prefix = ? AND status = 'live' AND heartbeat_at > ? ORDER BY heartbeat_at DESC LIMIT 1`)
+      .get(topicPrefix, isoUtc(sinceIso)) as Rec | undefined;
+    return r ? runFromRecord(r) : null;
+  }
+
+  const claimTx = db.transaction((run: RunRow, sinceIso: string): RunRow | null => {
+    const holder = findLive(run.topic_prefix, sinceIso);
+    if (holder) return holder;
+    insertRun(run);
+    return null;
+  });
+
+  const resetTx = db.transaction(() => {
+    for (const t of STORESIM_TABLES) db.exec(`DROP TABLE IF EXISTS ${t}`);
+  });
+
+  return {
+    dialect: 'sqlite',
+    description,
+
+    migrate: () => guard(() => migrateTx.immediate()),
+
+    writeBatch: (batch) => guard(() => {
+      if (batch.staging.length + batch.rejected.length + batch.transactions.length + batch.visits.length === 0) return;
+      writeTx.immediate(batch);
+    }),
+
+    createRun: (run) => guard(() => insertRun(run)),
+
+    claimRun: (run, sinceIso) => guard(() => claimTx.immediate(run, sinceIso)),
+
+    updateRun: (runId, patch) => guard(() => {
+      const cols = runPatchColumns(patch, {
+        time: isoUtc,
+        json: (v) => JSON.stringify(v),
+        bool: (b) => (b === null ? null : b ? 1 : 0),
+      });
+      if (cols.length === 0) return;
+      const sql = `UPDATE runs SET ${cols.map(([c]) => `${c} = ?`).join(', ')} WHERE run_id = ?`;
+      const res = db.prepare(sql).run(...cols.map(([, v]) => v), runId);
+      if (res.changes === 0) throw new Error(`updateRun: no run ${runId}`);
+    }),
+
+    appendCommand: (runId, entry: CommandLogEntry) => guard(() => {
+      const res = db.prepare(`UPDATE runs SET command_log = json_insert(command_log, '$[#]', json(?)) WHERE run_id = ?`)
+        .run(JSON.stringify(entry), runId);
+      if (res.changes === 0) throw new Error(`appendCommand: no run ${runId}`);
+    }),
+
+    getRun: (runId) => guard(() => {
+      const r = db.prepare(`${RUN_SELECT} WHERE run_id = ?`).get(runId) as Rec | undefined;
+      return r ? runFromRecord(r) : null;
+    }),
+
+    listRuns: () => guard(() => (db.prepare(`${RUN_SELECT} ORDER BY started_at DESC, run_id DESC`).all() as Rec[]).map(runFromRecord)),
+
+    liveRun: (topicPrefix, sinceIso) => guard(() => findLive(topicPrefix, sinceIso)),
+
+    counts: (runId) => guard((): RunCounts => {
+      const staging = num(db.prepare('SELECT count(*) FROM staging_events WHERE run_id = ?').pluck().get(runId));
+      const byCode = db.prepare('SELECT code, count(*) AS n FROM rejected_events WHERE run_id = ? GROUP BY code').all(runId) as Rec[];
+      const tx = db.prepare('SELECT count(*) AS n, coalesce(sum(total_cents), 0) AS revenue FROM transactions WHERE run_id = ?').get(runId) as Rec;
+      const byStatus = db.prepare('SELECT status, count(*) AS n FROM visits WHERE run_id = ? GROUP BY status').all(runId) as Rec[];
+      return assembleCounts(staging, byCode, tx, byStatus);
+    }),
+
+    contents: (runId) => guard((): RunContents => {
+      const staging = (db.prepare('SELECT seq, event_id FROM staging_events WHERE run_id = ? ORDER BY seq').all(runId) as Rec[])
+        .map((r) => ({ seq: num(r.seq), event_id: String(r.event_id) }));
+      const rejected = (db.prepare('SELECT seq, code FROM rejected_events WHERE run_id = ? ORDER BY seq').all(runId) as Rec[])
+        .map((r) => ({ seq: num(r.seq), code: String(r.code) }));
+      const txRecs = db.prepare(`SELECT transaction_id, visit_id, total_cents, subtotal_cents, discount_cents FROM transactions
+        WHERE run_id = ? ORDER BY transaction_id`).all(runId) as Rec[];
+      const itemRecs = db.prepare(`SELECT transaction_id, line_no, item_id, quantity, unit_price_cents, discount_rate, discount_cents, total_cents
+        FROM transaction_items WHERE run_id = ? ORDER BY transaction_id, line_no`).all(runId) as Rec[];
+      const visits = (db.prepare('SELECT visit_id, status, lines, transaction_id FROM visits WHERE run_id = ? ORDER BY visit_id').all(runId) as Rec[])
+        .map((r) => ({
+          visit_id: String(r.visit_id),
+          status: r.status as VisitStatus,
+          lines: String(r.lines),
+          transaction_id: r.transaction_id === null ? null : String(r.transaction_id),
+        }));
+      return { staging, rejected, transactions: assembleTransactions(txRecs, itemRecs), visits };
+    }),
+
+    reset: async () => {
+      await guard(() => resetTx.immediate());
+      stmts = null;
+      await guard(() => migrateTx.immediate());
+    },
+
+    close: () => guard(() => {
+      if (db.open) db.close();
+    }),
+  };
+}
+
