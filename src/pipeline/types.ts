@@ -2,7 +2,7 @@
  * What the processor reads besides events and what it writes: header names, control messages,
  * and the payloads of pos_transactions and visits (DESIGN.md, Events; Processor state).
  */
-import type { PaymentMethod, VisitStatus } from '../engine/types.js';
+import type { PaymentMethod, RejectCode, VisitStatus } from '../engine/types.js';
 
 export const HEADERS = {
   run: 'storesim.run',
@@ -90,3 +90,32 @@ export interface VisitClosed {
   /** True when closed by the stale-session safety net (never on a stream storesim made). */
   stale: boolean;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The processor core's outputs (src/pipeline/processor-core.ts); the consumer loop picks the
+// destination topic from `kind`: clean → clean_events, pos → pos_transactions, visit → visits,
+// dead_letter → rejected_events; redelivered and stale are counts only.
+
+/** Which raw topic of a partition pair a message came from. */
+export type PairSide = 'foot' | 'shelf';
+
+/** A record for an output topic. `value` is the exact payload; `timestamp` is a record timestamp (ms). */
+export interface ProducedOutput {
+  kind: 'clean' | 'pos' | 'visit' | 'dead_letter';
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  timestamp?: number;
+  /** The `storesim.run` the record belongs to; null for a message without one (foreign). */
+  run: string | null;
+  /** The rejection code, for dead letters only (also in the `error.code` header). */
+  code?: RejectCode;
+}
+
+/** A transport redelivery (seq not above the high-water mark): dropped silently, counted. */
+export interface RedeliveredOutput { kind: 'redelivered'; run: string; seq: number }
+
+/** A visit closed by the stale-session safety net (its visit record is a separate output). */
+export interface StaleOutput { kind: 'stale'; run: string; visit_id: string }
+
+export type ProcessorOutput = ProducedOutput | RedeliveredOutput | StaleOutput;

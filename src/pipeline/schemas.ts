@@ -1,0 +1,193 @@
+/**
+ * Schemas for untrusted bytes at the processor's edge (zod 4), and for what it writes. Raw events
+ * follow DESIGN.md (Events) and src/engine/types.ts exactly: unknown fields are refused, a quantity
+ * only has to be an integer (zero and negative pass; the business rule rejects them as `quantity`).
+ * The JSON Schema files in schemas/ are exported from these by scripts/export-schemas.ts.
+ */
+import { z } from 'zod';
+import { PAYMENT_METHODS, TOPICS } from '../engine/types.js';
+import type { EntryEvent, ExitEvent, ShelfEvent, PaymentMethod } from '../engine/types.js';
+import type { PosTransaction, RunSettings, VisitClosed, WatermarkValue } from './types.js';
+
+/** ISO-8601 UTC (`Z` only), any sub-second precision; impossible dates are refused. */
+const isoUtc = z.iso.datetime();
+const paymentMethod = z.enum(PAYMENT_METHODS as [PaymentMethod, ...PaymentMethod[]]);
+const id = z.string().min(1);
+
+const eventBase = {
+  event_id: z.uuid(),
+  store_id: id,
+  customer_id: id,
+  visit_id: id,
+  timestamp: isoUtc,
+  schema_version: z.number().int(),
+};
+
+export const entryEventSchema = z.strictObject({
+  ...eventBase,
+  event_type: z.literal('entry'),
+  door: id,
+});
+
+export const exitEventSchema = z.strictObject({
+  ...eventBase,
+  event_type: z.literal('exit'),
+  entry_time: isoUtc,
+  exit_time: isoUtc,
+  lane: z.number().int().positive().nullable(),
+  queue_joined_at: isoUtc.nullable(),
+  service_started_at: isoUtc.nullable(),
+  payment_method: paymentMethod.nullable(),
+});
+
+export const shelfEventSchema = z.strictObject({
+  ...eventBase,
+  event_type: z.enum(['pickup', 'putback']),
+  shelf_id: id,
+  item_id: id,
+  quantity: z.number().int(),
+});
+
+export const runSettingsSchema = z.object({
+  run_id: z.uuid(),
+  grace_ms: z.number().int().nonnegative(),
+  dedup_window_ms: z.number().int().nonnegative(),
+  marker_interval_ms: z.number().int().positive(),
+  max_session_age_sec: z.number().nonnegative(),
+  force_checkout_if_empty: z.boolean(),
+  fixtures_hash: z.string().min(1),
+  store_id: id,
+});
+
+export const watermarkValueSchema = z.object({ time: z.number().int() });
+
+const money = z.number();
+export const posLineSchema = z.strictObject({
+  item_id: id,
+  quantity: z.number().int().positive(),
+  unit_price: money,
+  discount: z.number().min(0).max(1),
+  total_price: money,
+});
+
+export const posTransactionSchema = z.strictObject({
+  event_type: z.literal('pos_transaction'),
+  schema_version: z.number().int(),
+  transaction_id: z.uuid(),
+  visit_id: id,
+  customer_id: id,
+  store_id: id,
+  timestamp: isoUtc,
+  lane: z.number().int().positive().nullable(),
+  payment_method: paymentMethod.nullable(),
+  currency: z.string().length(3),
+  items: z.array(posLineSchema),
+  subtotal: money,
+  discount_total: money,
+  total: money,
+});
+
+export const visitClosedSchema = z.strictObject({
+  event_type: z.literal('visit_closed'),
+  schema_version: z.number().int(),
+  id: z.uuid(),
+  visit_id: id,
+  customer_id: id,
+  store_id: id,
+  status: z.enum(['purchased', 'abandoned', 'left_empty', 'open_at_end']),
+  entry_time: isoUtc,
+  exit_time: isoUtc.nullable(),
+  lines: z.array(z.strictObject({ item_id: id, quantity: z.number().int().positive() })),
+  lane: z.number().int().positive().nullable(),
+  queue_joined_at: isoUtc.nullable(),
+  service_started_at: isoUtc.nullable(),
+  payment_method: paymentMethod.nullable(),
+  transaction_id: z.uuid().nullable(),
+  stale: z.boolean(),
+});
+
+// The schemas and the shared interfaces must describe the same shapes (checked at compile time).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const shapesAgree: [
+  Same<z.infer<typeof entryEventSchema>, EntryEvent>,
+  Same<z.infer<typeof exitEventSchema>, ExitEvent>,
+  Same<z.infer<typeof shelfEventSchema>, ShelfEvent>,
+  Same<z.infer<typeof runSettingsSchema>, RunSettings>,
+  Same<z.infer<typeof watermarkValueSchema>, WatermarkValue>,
+  Same<z.infer<typeof posTransactionSchema>, PosTransaction>,
+  Same<z.infer<typeof visitClosedSchema>, VisitClosed>,
+] = [true, true, true, true, true, true, true];
+void shapesAgree;
+
+export type FootEvent = EntryEvent | ExitEvent;
+
+export type SchemaResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+const FOOT_TYPES = ['entry', 'exit'] as const;
+const SHELF_TYPES = ['pickup', 'putback'] as const;
+
+/** One line naming the offending fields, e.g. `door: Invalid input: expected string, received undefined`. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const parts = issues.slice(0, 3).map((i) => {
+    if (i.code === 'unrecognized_keys') return `unexpected field(s): ${i.keys.join(', ')}`;
+    const path = i.path.length > 0 ? i.path.join('.') : '(event)';
+    return `${path}: ${i.message}`;
+  });
+  if (issues.length > 3) parts.push(`and ${issues.length - 3} more`);
+  return parts.join('; ');
+}
+
+function eventTypeMismatch(obj: Record<string, unknown>, topic: string, allowed: readonly string[]): string | null {
+  const t = obj['event_type'];
+  if (typeof t === 'string' && allowed.includes(t)) return null;
+  const got = t === undefined ? 'missing' : JSON.stringify(t);
+  return `event_type: ${got} does not belong on ${topic} (expected ${allowed.join(' or ')})`;
+}
+
+/** Validates a parsed JSON object read from foot_traffic. */
+export function parseFootEvent(obj: Record<string, unknown>): SchemaResult<FootEvent> {
+  const wrong = eventTypeMismatch(obj, TOPICS.foot, FOOT_TYPES);
+  if (wrong !== null) return { ok: false, reason: wrong };
+  const r = obj['event_type'] === 'entry' ? entryEventSchema.safeParse(obj) : exitEventSchema.safeParse(obj);
+  return r.success ? { ok: true, value: r.data } : { ok: false, reason: describeIssues(r.error.issues) };
+}
+
+/** Validates a parsed JSON object read from shelf_events. */
+export function parseShelfEvent(obj: Record<string, unknown>): SchemaResult<ShelfEvent> {
+  const wrong = eventTypeMismatch(obj, TOPICS.shelf, SHELF_TYPES);
+  if (wrong !== null) return { ok: false, reason: wrong };
+  const r = shelfEventSchema.safeParse(obj);
+  return r.success ? { ok: true, value: r.data } : { ok: false, reason: describeIssues(r.error.issues) };
+}
+
+export function parseRunSettings(v: unknown): SchemaResult<RunSettings> {
+  const r = runSettingsSchema.safeParse(v);
+  return r.success ? { ok: true, value: r.data } : { ok: false, reason: describeIssues(r.error.issues) };
+}
+
+export function parseWatermark(v: unknown): SchemaResult<WatermarkValue> {
+  const r = watermarkValueSchema.safeParse(v);
+  return r.success ? { ok: true, value: r.data } : { ok: false, reason: describeIssues(r.error.issues) };
+}
+
+/** The JSON Schema files committed in schemas/ (file name → schema), exported with z.toJSONSchema. */
+export function jsonSchemaFiles(): Record<string, unknown> {
+  const doc = (title: string, s: z.ZodType): unknown => {
+    const { $schema, ...rest } = z.toJSONSchema(s);
+    return { $schema, title, ...rest };
+  };
+  return {
+    'foot_traffic.entry.json': doc('foot_traffic entry event', entryEventSchema),
+    'foot_traffic.exit.json': doc('foot_traffic exit event (a whole session)', exitEventSchema),
+    'shelf_events.json': doc('shelf_events pickup or putback event', shelfEventSchema),
+    'pos_transaction.json': doc('pos_transactions record', posTransactionSchema),
+    'visit_closed.json': doc('visits record', visitClosedSchema),
+  };
+}
+
+/** The exact text of each committed schemas/ file (2-space JSON, trailing newline). */
+export function renderJsonSchemaFiles(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(jsonSchemaFiles()).map(([name, schema]) => [name, `${JSON.stringify(schema, null, 2)}\n`]),
+  );
+}
