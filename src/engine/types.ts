@@ -175,6 +175,17 @@ export interface EngineConfig {
   maxSessionAgeSec: number;
   /** A left_empty visit also yields an empty transaction (seed POS service; default false). */
   forceCheckoutIfEmpty: boolean;
+  // Behaviour knobs (optional; `defaultEngineConfig` fills them, the engine resolves missing ones):
+  /** Patience in a lane queue before giving up, simulated s; null = never reneges (default exponential mean 480). */
+  renegePatienceSec?: Distribution | null;
+  /** Walking pace, simulated ms per grid cell (default 700). */
+  walkMsPerCell?: number;
+  /** Time at a shelf before taking the item, simulated s (default exponential mean 20). */
+  dwellSec?: Distribution;
+  /** Probability that a customer with items leaves without queueing: abandoned (default 0.04). */
+  abandonProb?: number;
+  /** Probability of putting back part of what was just picked up (default 0.1). */
+  putbackProb?: number;
 }
 
 export type EngineCommand =
@@ -277,9 +288,11 @@ export interface Engine {
   /**
    * Runs the simulation up to simulated time `untilMs` (inclusive), emitting at most `maxEvents`
    * raw events (markers do not count) to `emit`, in order. Returns the number of raw events emitted.
-   * While paused it emits nothing and the clock does not move.
+   * While paused it emits nothing and the clock does not move. With `untilStep`, it also stops once
+   * `step` reaches it (replaying a command log: a command is applied at the step it was logged at).
+   * Messages made by one step but not yet emitted (maxEvents reached) go out first on the next call.
    */
-  run(untilMs: number, maxEvents: number, emit: (m: EngineMessage) => void): number;
+  run(untilMs: number, maxEvents: number, emit: (m: EngineMessage) => void, untilStep?: number): number;
   /** Applies a command at the current step (commands never come from timers inside the engine). */
   apply(cmd: EngineCommand): void;
   snapshot(): EngineSnapshot;
