@@ -1,0 +1,53 @@
+/** Per topic: messages per second, total, consumer lag per group, and a sparkline of recent rates. */
+import { Text } from 'ink';
+import type { TopicLag, TopicStats } from './dashboard-state.js';
+import { cell, cellRight, compact, fit, shortTopic, sparkline } from './format.js';
+import { Line, Panel } from './panel.js';
+import { useDashboard } from './store-context.js';
+
+export interface TopicsProps { topics: readonly TopicStats[]; width: number; height: number; roomy?: boolean }
+
+/** `<prefix>storesim-processor` → `processor`. */
+export function shortGroup(group: string): string {
+  const i = group.lastIndexOf('-');
+  return i >= 0 ? group.slice(i + 1) : group;
+}
+
+function lagColor(lag: number): string | undefined {
+  if (lag >= 10_000) return 'red';
+  if (lag >= 100) return 'yellow';
+  return undefined;
+}
+
+export function Topics({ topics, width, height, roomy = false }: TopicsProps) {
+  const nameW = roomy ? 18 : 8;
+  const rateW = roomy ? 8 : 6;
+  const groupsW = roomy ? 26 : 5;
+  const fixed = nameW + 1 + rateW + 1 + 6 + 1 + groupsW + 1;
+  const sparkW = Math.max(0, Math.min(30, width - fixed));
+  const lagText = (lag: readonly TopicLag[]): string =>
+    roomy
+      ? lag.map((g) => `${shortGroup(g.group)} ${compact(g.lag)}`).join(' ') || '-'
+      : lag.length === 0 ? '-' : compact(Math.max(...lag.map((g) => g.lag)));
+  return (
+    <Panel title="Topics" note={roomy ? undefined : 'rate/s total lag'} width={width} height={height}>
+      {roomy && <Line dim>{`${cell('topic', nameW)} ${cellRight('rate/s', rateW)} ${cellRight('total', 6)} ${cell('lag by group', groupsW)} history`}</Line>}
+      {topics.length === 0 && <Line dim>no topics yet</Line>}
+      {topics.map((t) => {
+        const maxLag = Math.max(0, ...t.lag.map((g) => g.lag));
+        return (
+          <Line key={t.topic}>
+            {cell(roomy ? t.topic : shortTopic(t.topic), nameW)} {cellRight(compact(t.ratePerSec), rateW)} {cellRight(compact(t.total), 6)}{' '}
+            <Text color={lagColor(maxLag)}>{cell(fit(lagText(t.lag), groupsW), groupsW)}</Text>{' '}
+            <Text color="green">{sparkline(t.history, sparkW)}</Text>
+          </Line>
+        );
+      })}
+    </Panel>
+  );
+}
+
+export function ConnectedTopics(props: Omit<TopicsProps, 'topics'>) {
+  const topics = useDashboard((s) => s.topics);
+  return <Topics topics={topics} {...props} />;
+}
