@@ -9,6 +9,8 @@ export interface TopicSpec {
   partitions: number;
   /** Topic-level configs, e.g. { 'cleanup.policy': 'compact' }. */
   config?: Record<string, string>;
+  /** Refuse (KafkaConfigError) an existing topic whose partition count differs. Default false. */
+  strict?: boolean;
 }
 
 export interface TopicPartition { topic: string; partition: number }
@@ -65,10 +67,20 @@ export interface ConsumerOptions {
   onAssigned?: (assigned: TopicPartition[]) => Promise<void> | void;
   /** Kafka session timeout, ms (tests use about 6 000). */
   sessionTimeoutMs?: number;
+  /**
+   * Errors the consumer recovers from by itself (a handler that threw and gets its batch again, a
+   * consumer that kafkajs gave up on and the bus recreated). Default: ignored.
+   */
+  onError?: (err: unknown) => void;
 }
 
 export interface BusConsumer {
-  /** Joins the group and delivers batches (one topic-partition each) until stop(). */
+  /**
+   * Joins the group and delivers batches (one topic-partition each) until stop(). Resolves once the
+   * consumer is running (as kafkajs's run()); batches keep coming in the background. At most one
+   * onBatch is in flight per consumer. A handler that throws gets the same batch again after a
+   * backoff, so handlers dead-letter bad data and return normally.
+   */
   start(onBatch: (batch: Batch) => Promise<void>): Promise<void>;
   /** Next offset to read for a partition this member owns. Marks in-flight batches of it stale. */
   seek(tp: TopicPartitionOffset): void;
@@ -96,6 +108,11 @@ export interface Bus {
   createConsumer(opts: ConsumerOptions): BusConsumer;
   /** Low and high watermarks per partition. */
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /**
+   * The last message of one partition, or null when it is empty: how the processor restores its
+   * snapshot of pair p from the state topic (partition p). Needs no consumer group of the caller's.
+   */
+  readLast(topic: string, partition: number): Promise<IncomingMessage | null>;
   /** Committed offsets of a group per partition (-1 when none). */
   groupOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
   close(): Promise<void>;

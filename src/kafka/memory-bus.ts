@@ -1,0 +1,421 @@
+/**
+ * The in-process bus: the offline default, so a first run needs no services (DESIGN.md, The
+ * pipeline). It behaves as Kafka does where the code above the bus can tell the difference:
+ * murmur2 partitioning, offsets, consumer groups with committed offsets, eager rebalances (every
+ * member gives up its partitions, waits for the others, then restarts each owned partition from
+ * its committed offset, as kafkajs does after every join), redelivery of what was not committed,
+ * pauses lifted on every assignment, seeks that make the batch in flight stale.
+ *
+ * Messages are stored as they are given (value Buffers and header objects are not copied); a
+ * partition is an array whose index is the offset. Compacted topics keep every message: their
+ * reader takes the latest per key.
+ */
+import type {
+  Batch, Bus, BusConsumer, BusProducer, ConsumerOptions, IncomingMessage, OutgoingMessage, PartitionOffsets,
+  TopicPartition, TopicPartitionOffset, TopicSpec,
+} from './bus.js';
+import { BusError, KafkaConfigError } from './errors.js';
+import { partitionForKey } from './murmur2.js';
+
+export interface MemoryBusOptions {
+  /** Partitions of a topic created implicitly (by a send to a missing topic). Default 6. */
+  defaultPartitions?: number;
+  /** Most messages in one batch handed to a consumer. Default 500. */
+  maxBatchMessages?: number;
+}
+
+export interface MemoryBus extends Bus {
+  readonly kind: 'memory';
+  /** Names of the topics that exist. */
+  topics(): string[];
+}
+
+interface TopicLog {
+  name: string;
+  partitions: IncomingMessage[][];
+  config: Record<string, string>;
+  /** Counter for messages with neither key nor partition (Kafka spreads them; so do we). */
+  roundRobin: number;
+}
+
+/** One owned topic-partition of a member. */
+interface Owned {
+  topic: string;
+  partition: number;
+  log: IncomingMessage[];
+  position: number;
+  paused: boolean;
+  /** Bumped by seek and revocation: a batch taken at another epoch is stale. */
+  epoch: number;
+}
+
+interface Group {
+  id: string;
+  committed: Map<string, number[]>;
+  members: Member[];
+  generation: number;
+  /** Members that have not yet given up their partitions for `generation`. */
+  pendingJoin: Set<Member>;
+}
+
+interface Member {
+  readonly id: string;
+  readonly opts: ConsumerOptions;
+  /** Set when the group rebalances: give up everything, then wait for the new assignment. */
+  revokeRequested: boolean;
+  pendingAssignment: TopicPartition[] | null;
+  wake(): void;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
+  const defaultPartitions = options.defaultPartitions ?? 6;
+  const maxBatch = options.maxBatchMessages ?? 500;
+  const topics = new Map<string, TopicLog>();
+  const groups = new Map<string, Group>();
+  /** Running members by subscribed topic, woken on append. */
+  const subscribers = new Map<string, Set<Member>>();
+  let memberSeq = 0;
+  let closed = false;
+
+  const createTopic = (name: string, partitions: number, config: Record<string, string> = {}): TopicLog => {
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      throw new KafkaConfigError(`topic ${name}: partitions must be a positive integer, got ${partitions}`);
+    }
+    const log: TopicLog = { name, partitions: Array.from({ length: partitions }, () => []), config: { ...config }, roundRobin: 0 };
+    topics.set(name, log);
+    // Groups waiting for this topic get its partitions now.
+    for (const g of groups.values()) {
+      if (g.members.some((m) => m.opts.topics.includes(name))) rebalance(g);
+    }
+    return log;
+  };
+
+  const getGroup = (id: string): Group => {
+    let g = groups.get(id);
+    if (!g) {
+      g = { id, committed: new Map(), members: [], generation: 0, pendingJoin: new Set() };
+      groups.set(id, g);
+    }
+    return g;
+  };
+
+  /** Eager rebalance: every member gives up its partitions; the last to do so triggers assign(). */
+  function rebalance(g: Group): void {
+    g.generation++;
+    g.pendingJoin = new Set(g.members);
+    for (const m of g.members) {
+      m.revokeRequested = true;
+      m.pendingAssignment = null;
+      m.wake();
+    }
+  }
+
+  function memberRevoked(g: Group, m: Member): void {
+    g.pendingJoin.delete(m);
+    if (g.pendingJoin.size === 0 && g.members.length > 0) assign(g);
+  }
+
+  function assign(g: Group): void {
+    const members = [...g.members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const result = new Map<Member, TopicPartition[]>(members.map((m) => [m, []]));
+    const subscribedTopics = [...new Set(members.flatMap((m) => m.opts.topics))].filter((t) => topics.has(t));
+    const coPartitioned = members.some((m) => m.opts.assignment === 'co-partitioned');
+    if (coPartitioned) {
+      // Partition p of every topic to the same member; p round-robin over the sorted members.
+      const maxParts = Math.max(0, ...subscribedTopics.map((t) => topics.get(t)!.partitions.length));
+      for (let p = 0; p < maxParts; p++) {
+        const m = members[p % members.length]!;
+        for (const t of subscribedTopics) {
+          if (p < topics.get(t)!.partitions.length && m.opts.topics.includes(t)) result.get(m)!.push({ topic: t, partition: p });
+        }
+      }
+    } else {
+      // Round-robin over every topic-partition, as kafkajs's RoundRobinAssigner.
+      let i = 0;
+      for (const t of subscribedTopics) {
+        const eligible = members.filter((m) => m.opts.topics.includes(t));
+        for (let p = 0; p < topics.get(t)!.partitions.length; p++) {
+          result.get(eligible[i++ % eligible.length]!)!.push({ topic: t, partition: p });
+        }
+      }
+    }
+    for (const [m, tps] of result) {
+      m.pendingAssignment = tps;
+      m.wake();
+    }
+  }
+
+  const bus: MemoryBus = {
+    kind: 'memory',
+    description: 'in-process',
+
+    topics: () => [...topics.keys()],
+
+    async ensureTopics(specs: TopicSpec[]): Promise<void> {
+      for (const s of specs) {
+        const existing = topics.get(s.topic);
+        if (!existing) createTopic(s.topic, s.partitions, s.config);
+        else if (s.strict && existing.partitions.length !== s.partitions) {
+          throw new KafkaConfigError(
+            `topic ${s.topic} has ${existing.partitions.length} partitions, ${s.partitions} expected`,
+          );
+        }
+      }
+    },
+
+    async partitionCount(topic: string): Promise<number> {
+      return topics.get(topic)?.partitions.length ?? 0;
+    },
+
+    createProducer(): BusProducer {
+      let connected = false;
+      return {
+        async connect() {
+          connected = true;
+        },
+        async send(topic: string, messages: OutgoingMessage[]): Promise<void> {
+          if (!connected) throw new BusError('memory bus: send() before connect()', { retriable: false });
+          if (closed) throw new BusError('memory bus: closed', { retriable: false });
+          const log = topics.get(topic) ?? createTopic(topic, defaultPartitions);
+          const parts = log.partitions;
+          const n = parts.length;
+          const now = Date.now();
+          for (const msg of messages) {
+            let p = msg.partition;
+            if (p === undefined) {
+              p = msg.key === null ? log.roundRobin++ % n : partitionForKey(msg.key, n);
+            } else if (!(p >= 0 && p < n && Number.isInteger(p))) {
+              throw new BusError(`memory bus: topic ${topic} has no partition ${p}`, { retriable: false });
+            }
+            const arr = parts[p]!;
+            arr.push({
+              topic,
+              partition: p,
+              offset: arr.length,
+              key: msg.key,
+              value: typeof msg.value === 'string' ? Buffer.from(msg.value) : msg.value,
+              headers: msg.headers,
+              timestamp: msg.timestamp ?? now,
+            });
+          }
+          const subs = subscribers.get(topic);
+          if (subs) for (const m of subs) m.wake();
+        },
+        async disconnect() {
+          connected = false;
+        },
+      };
+    },
+
+    createConsumer(opts: ConsumerOptions): BusConsumer {
+      return createMemoryConsumer(opts);
+    },
+
+    async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
+      const log = topics.get(topic);
+      if (!log) return [];
+      return log.partitions.map((arr, partition) => ({ partition, low: 0, high: arr.length }));
+    },
+
+    async readLast(topic: string, partition: number): Promise<IncomingMessage | null> {
+      const arr = topics.get(topic)?.partitions[partition];
+      return arr && arr.length > 0 ? arr[arr.length - 1]! : null;
+    },
+
+    async groupOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
+      const log = topics.get(topic);
+      if (!log) return [];
+      const committed = groups.get(groupId)?.committed.get(topic);
+      return log.partitions.map((_, partition) => ({ topic, partition, offset: committed?.[partition] ?? -1 }));
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+    },
+  };
+
+  function createMemoryConsumer(opts: ConsumerOptions): BusConsumer {
+    const group = getGroup(opts.groupId);
+    const fromBeginning = opts.fromBeginning ?? true;
+    let owned: Owned[] = [];
+    const ownedByKey = new Map<string, Owned>();
+    let cursor = 0;
+    let running = false;
+    let loopDone: Promise<void> = Promise.resolve();
+    let waiter: (() => void) | null = null;
+
+    const member: Member = {
+      id: `memory-${opts.groupId}-${String(++memberSeq).padStart(6, '0')}`,
+      opts,
+      revokeRequested: false,
+      pendingAssignment: null,
+      wake() {
+        const w = waiter;
+        waiter = null;
+        w?.();
+      },
+    };
+
+    const revokeAll = (): void => {
+      for (const o of owned) o.epoch++;
+      owned = [];
+      ownedByKey.clear();
+    };
+
+    const applyAssignment = (tps: TopicPartition[]): void => {
+      revokeAll();
+      for (const { topic, partition } of tps) {
+        const log = topics.get(topic)!.partitions[partition]!;
+        const committed = group.committed.get(topic)?.[partition];
+        const o: Owned = {
+          topic, partition, log,
+          position: committed !== undefined && committed >= 0 ? committed : fromBeginning ? 0 : log.length,
+          paused: false,
+          epoch: 0,
+        };
+        owned.push(o);
+        ownedByKey.set(tpKey(topic, partition), o);
+      }
+      cursor = 0;
+    };
+
+    /** The next batch, visiting owned partitions round-robin; null when nothing is new. */
+    const nextBatch = (): { o: Owned; batch: Batch } | null => {
+      const n = owned.length;
+      for (let i = 0; i < n; i++) {
+        const idx = (cursor + i) % n;
+        const o = owned[idx]!;
+        if (o.paused || o.position >= o.log.length) continue;
+        cursor = (idx + 1) % n;
+        const end = Math.min(o.position + maxBatch, o.log.length);
+        const messages = o.log.slice(o.position, end);
+        o.position = end;
+        const epoch = o.epoch;
+        return { o, batch: { topic: o.topic, partition: o.partition, messages, isStale: () => o.epoch !== epoch || !running } };
+      }
+      return null;
+    };
+
+    const loop = async (onBatch: (batch: Batch) => Promise<void>): Promise<void> => {
+      let failures = 0;
+      while (running) {
+        if (member.revokeRequested) {
+          member.revokeRequested = false;
+          revokeAll();
+          memberRevoked(group, member);
+          continue;
+        }
+        const tps = member.pendingAssignment;
+        if (tps) {
+          member.pendingAssignment = null;
+          applyAssignment(tps);
+          try {
+            if (opts.onAssigned) await opts.onAssigned(tps.map((tp) => ({ ...tp })));
+          } catch (err) {
+            // Try the whole assignment again (a restore that failed must not leave partitions
+            // delivering from the wrong place).
+            opts.onError?.(err);
+            if (!member.revokeRequested && !member.pendingAssignment) member.pendingAssignment = tps;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          continue;
+        }
+        const next = nextBatch();
+        if (!next) {
+          await new Promise<void>((resolve) => {
+            waiter = resolve;
+          });
+          continue;
+        }
+        try {
+          await onBatch(next.batch);
+          failures = 0;
+        } catch (err) {
+          // As kafkajs: a handler that throws gets the batch again (from where it started), after
+          // a backoff. Handlers are meant to dead-letter bad data and return normally.
+          failures++;
+          if (!next.batch.isStale()) {
+            next.o.position = next.batch.messages[0]!.offset;
+            next.o.epoch++;
+          }
+          opts.onError?.(err);
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (failures - 1), 5_000)));
+        }
+      }
+    };
+
+    const consumer: BusConsumer = {
+      async start(onBatch) {
+        if (running) throw new BusError('memory bus: consumer already started', { retriable: false });
+        running = true;
+        group.members.push(member);
+        for (const t of opts.topics) {
+          let s = subscribers.get(t);
+          if (!s) subscribers.set(t, (s = new Set()));
+          s.add(member);
+        }
+        rebalance(group);
+        loopDone = loop(onBatch);
+        // The loop runs until stop(); start() resolves once the member is in the group, as
+        // kafkajs's run() does.
+      },
+
+      seek({ topic, partition, offset }) {
+        const o = ownedByKey.get(tpKey(topic, partition));
+        if (!o) return; // as kafkajs: a seek on a partition not owned is ignored
+        o.position = offset;
+        o.epoch++;
+        member.wake();
+      },
+
+      pause(tps) {
+        for (const { topic, partition } of tps) {
+          const o = ownedByKey.get(tpKey(topic, partition));
+          if (o) o.paused = true;
+        }
+      },
+
+      resume(tps) {
+        for (const { topic, partition } of tps) {
+          const o = ownedByKey.get(tpKey(topic, partition));
+          if (o) o.paused = false;
+        }
+        member.wake();
+      },
+
+      async commit(offsets) {
+        for (const { topic, partition, offset } of offsets) {
+          // A member commits only what it owns: a late commit of a revoked partition is dropped
+          // (Kafka refuses a commit from a stale generation; at-least-once either way).
+          if (!ownedByKey.has(tpKey(topic, partition))) continue;
+          let arr = group.committed.get(topic);
+          if (!arr) group.committed.set(topic, (arr = []));
+          arr[partition] = offset;
+        }
+      },
+
+      async heartbeat() {},
+
+      assignment() {
+        return owned.map((o) => ({ topic: o.topic, partition: o.partition }));
+      },
+
+      async stop() {
+        if (!running) return;
+        running = false;
+        member.wake();
+        await loopDone;
+        revokeAll();
+        for (const t of opts.topics) subscribers.get(t)?.delete(member);
+        group.members = group.members.filter((m) => m !== member);
+        group.pendingJoin.delete(member);
+        if (group.members.length > 0) rebalance(group);
+      },
+    };
+    return consumer;
+  }
+
+  return bus;
+}
