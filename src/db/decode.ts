@@ -3,8 +3,11 @@
  * as strings, timestamptz as Date, json as text only when selected `::text`; SQLite returns numbers,
  * text and 0/1. Both end up as the same values.
  */
-import { readIso } from './iso.js';
-import type { CommandLogEntry, RunContents, RunCounts, RunRow, RunStatus, TransactionItemRow } from './types.js';
+import { readIso, readIsoOrNull } from './iso.js';
+import type { VisitStatus } from '../engine/types.js';
+import type {
+  CommandLogEntry, RunContents, RunCounts, RunRow, RunStatus, TransactionItemRow, TransactionRow, VisitRow,
+} from './types.js';
 
 type Rec = Record<string, unknown>;
 
@@ -97,3 +100,47 @@ export function assembleTransactions(txRecs: Rec[], itemRecs: Rec[]): RunContent
   }));
 }
 
+
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+/** A full `transactions` row and its items (ordered by line_no) back into a TransactionRow. */
+export function transactionFromRecord(r: Rec, items: TransactionItemRow[]): TransactionRow {
+  return {
+    run_id: String(r.run_id),
+    transaction_id: String(r.transaction_id),
+    visit_id: String(r.visit_id),
+    customer_id: String(r.customer_id),
+    store_id: String(r.store_id),
+    lane: numOrNull(r.lane),
+    payment_method: strOrNull(r.payment_method),
+    transaction_time: readIso(r.transaction_time),
+    subtotal_cents: num(r.subtotal_cents),
+    discount_cents: num(r.discount_cents),
+    total_cents: num(r.total_cents),
+    items,
+  };
+}
+
+/** A full `visits` row (lines selected as text) back into a VisitRow. */
+export function visitFromRecord(r: Rec): VisitRow {
+  return {
+    run_id: String(r.run_id),
+    visit_id: String(r.visit_id),
+    record_id: String(r.record_id),
+    customer_id: String(r.customer_id),
+    store_id: String(r.store_id),
+    status: r.status as VisitStatus,
+    entry_time: readIso(r.entry_time),
+    exit_time: readIsoOrNull(r.exit_time),
+    lane: numOrNull(r.lane),
+    queue_joined_at: readIsoOrNull(r.queue_joined_at),
+    service_started_at: readIsoOrNull(r.service_started_at),
+    payment_method: strOrNull(r.payment_method),
+    transaction_id: strOrNull(r.transaction_id),
+    lines: text(r.lines),
+    items: num(r.items),
+    stale: r.stale === true || r.stale === 1,
+  };
+}

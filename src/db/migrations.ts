@@ -17,6 +17,12 @@ export interface Migration {
 
 /** Every table a migration creates, so `reset` can drop them all (a test keeps this list honest). */
 export const STORESIM_TABLES = [
+  'fact_sales',
+  'fact_visits',
+  'dim_date',
+  'dim_product',
+  'dim_customer',
+  'dim_store',
   'transaction_items',
   'transactions',
   'visits',
@@ -229,8 +235,174 @@ CREATE TABLE visits (
 );
 `;
 
+
+// Star schema (migration 2; docs/warehouse.md). No foreign keys from facts to dimensions: facts load
+// in the sink's transaction whatever order dimensions were seeded in, and a key check per fact line
+// would cost the hot path. Each report index leads with run_id (per-run reports) and carries every
+// column its query reads, so the report reads the index alone (SQLite covering index, PostgreSQL
+// index-only scan).
+const v2Sqlite = `
+CREATE TABLE dim_date (
+  date_key      INTEGER PRIMARY KEY,
+  date          TEXT NOT NULL,
+  iso_week      TEXT NOT NULL,
+  iso_weekday   INTEGER NOT NULL,
+  weekday_name  TEXT NOT NULL,
+  day_of_month  INTEGER NOT NULL,
+  month         INTEGER NOT NULL,
+  quarter       INTEGER NOT NULL,
+  year          INTEGER NOT NULL,
+  is_weekend    INTEGER NOT NULL
+);
+
+CREATE TABLE dim_product (
+  item_id           TEXT PRIMARY KEY,
+  name              TEXT NOT NULL,
+  category          TEXT NOT NULL,
+  list_price_cents  INTEGER NOT NULL
+);
+
+CREATE TABLE dim_customer (
+  customer_id  TEXT PRIMARY KEY,
+  segment      TEXT NOT NULL,
+  loyalty      INTEGER NOT NULL
+);
+
+CREATE TABLE dim_store (
+  store_id  TEXT PRIMARY KEY,
+  layout    TEXT NOT NULL,
+  title     TEXT NOT NULL,
+  lanes     INTEGER NOT NULL
+);
+
+CREATE TABLE fact_sales (
+  run_id            TEXT NOT NULL,
+  transaction_id    TEXT NOT NULL,
+  line_no           INTEGER NOT NULL,
+  date_key          INTEGER NOT NULL,
+  sold_at           TEXT NOT NULL,
+  sale_hour         INTEGER NOT NULL,
+  item_id           TEXT NOT NULL,
+  customer_id       TEXT NOT NULL,
+  store_id          TEXT NOT NULL,
+  lane              INTEGER,
+  payment_method    TEXT,
+  quantity          INTEGER NOT NULL,
+  unit_price_cents  INTEGER NOT NULL,
+  discount_rate     REAL NOT NULL,
+  discount_cents    INTEGER NOT NULL,
+  total_cents       INTEGER NOT NULL,
+  PRIMARY KEY (run_id, transaction_id, line_no)
+) WITHOUT ROWID;
+CREATE INDEX fact_sales_report ON fact_sales (run_id, item_id, payment_method, sale_hour, quantity, total_cents);
+
+CREATE TABLE fact_visits (
+  run_id            TEXT NOT NULL,
+  visit_id          TEXT NOT NULL,
+  customer_id       TEXT NOT NULL,
+  store_id          TEXT NOT NULL,
+  date_key          INTEGER NOT NULL,
+  entry_at          TEXT NOT NULL,
+  entry_hour        INTEGER NOT NULL,
+  exit_at           TEXT,
+  dwell_ms          INTEGER,
+  items             INTEGER NOT NULL,
+  cart_value_cents  INTEGER NOT NULL,
+  status            TEXT NOT NULL CHECK (status IN ('purchased', 'abandoned', 'left_empty', 'open_at_end')),
+  lane              INTEGER,
+  payment_method    TEXT,
+  queue_joined_at   TEXT,
+  service_started_at TEXT,
+  queue_wait_ms     INTEGER,
+  transaction_id    TEXT,
+  PRIMARY KEY (run_id, visit_id)
+) WITHOUT ROWID;
+CREATE INDEX fact_visits_report ON fact_visits (run_id, status, entry_hour, lane, payment_method, queue_wait_ms, cart_value_cents, transaction_id);
+`;
+
+const v2Postgres = `
+CREATE TABLE dim_date (
+  date_key      integer PRIMARY KEY,
+  date          date NOT NULL,
+  iso_week      text NOT NULL,
+  iso_weekday   smallint NOT NULL,
+  weekday_name  text NOT NULL,
+  day_of_month  smallint NOT NULL,
+  month         smallint NOT NULL,
+  quarter       smallint NOT NULL,
+  year          integer NOT NULL,
+  is_weekend    boolean NOT NULL
+);
+
+CREATE TABLE dim_product (
+  item_id           text PRIMARY KEY,
+  name              text NOT NULL,
+  category          text NOT NULL,
+  list_price_cents  bigint NOT NULL
+);
+
+CREATE TABLE dim_customer (
+  customer_id  text PRIMARY KEY,
+  segment      text NOT NULL,
+  loyalty      boolean NOT NULL
+);
+
+CREATE TABLE dim_store (
+  store_id  text PRIMARY KEY,
+  layout    text NOT NULL,
+  title     text NOT NULL,
+  lanes     integer NOT NULL
+);
+
+CREATE TABLE fact_sales (
+  run_id            text NOT NULL,
+  transaction_id    text NOT NULL,
+  line_no           integer NOT NULL,
+  date_key          integer NOT NULL,
+  sold_at           timestamptz NOT NULL,
+  sale_hour         smallint NOT NULL,
+  item_id           text NOT NULL,
+  customer_id       text NOT NULL,
+  store_id          text NOT NULL,
+  lane              integer,
+  payment_method    text,
+  quantity          integer NOT NULL,
+  unit_price_cents  bigint NOT NULL,
+  discount_rate     double precision NOT NULL,
+  discount_cents    bigint NOT NULL,
+  total_cents       bigint NOT NULL,
+  PRIMARY KEY (run_id, transaction_id, line_no)
+);
+CREATE INDEX fact_sales_report ON fact_sales (run_id, item_id, payment_method, sale_hour) INCLUDE (quantity, total_cents);
+
+CREATE TABLE fact_visits (
+  run_id            text NOT NULL,
+  visit_id          text NOT NULL,
+  customer_id       text NOT NULL,
+  store_id          text NOT NULL,
+  date_key          integer NOT NULL,
+  entry_at          timestamptz NOT NULL,
+  entry_hour        smallint NOT NULL,
+  exit_at           timestamptz,
+  dwell_ms          bigint,
+  items             integer NOT NULL,
+  cart_value_cents  bigint NOT NULL,
+  status            text NOT NULL CHECK (status IN ('purchased', 'abandoned', 'left_empty', 'open_at_end')),
+  lane              integer,
+  payment_method    text,
+  queue_joined_at   timestamptz,
+  service_started_at timestamptz,
+  queue_wait_ms     bigint,
+  transaction_id    text,
+  PRIMARY KEY (run_id, visit_id)
+);
+CREATE INDEX fact_visits_report ON fact_visits (run_id, status, entry_hour, lane, payment_method)
+  INCLUDE (queue_wait_ms, cart_value_cents, transaction_id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'operational tables', sqlite: v1Sqlite, postgres: v1Postgres },
+  { version: 2, name: 'star schema', sqlite: v2Sqlite, postgres: v2Postgres },
 ];
 
 export const SCHEMA_MIGRATIONS_SQLITE = `

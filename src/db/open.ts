@@ -12,6 +12,7 @@ import { DatabaseError, classifyPgOpenError, classifySqliteOpenError, maskUrl } 
 import { createPostgresDatabase } from './postgres.js';
 import { createSqliteDatabase } from './sqlite.js';
 import type { Database } from './types.js';
+import type { Fixtures } from '../engine/types.js';
 
 export { DatabaseError, isRetriable, maskUrl, EXIT_CODES } from './errors.js';
 export type { DatabaseErrorCode } from './errors.js';
@@ -40,6 +41,10 @@ export interface OpenOptions {
   pgStream?: () => Duplex;
   /** Errors of idle pooled PostgreSQL connections (the next query reports them anyway). Default: ignored. */
   onPoolError?: (err: Error) => void;
+  /** Load the star schema's facts inside writeBatch's transaction (off only to measure what it costs). Default true. */
+  warehouse?: boolean;
+  /** Seed dim_product, dim_customer and dim_store from these fixtures after migrating (idempotent). Default: not seeded. */
+  fixtures?: Fixtures;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -101,10 +106,11 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   }
 
   const description = `postgres ${where}${schema !== undefined ? ` (schema ${schema})` : ''}`;
-  const db = createPostgresDatabase({ pool, where, description });
-  if (opts.migrate !== false) {
+  const db = createPostgresDatabase({ pool, where, description, warehouse: opts.warehouse });
+  if (opts.migrate !== false || opts.fixtures) {
     try {
-      await db.migrate();
+      if (opts.migrate !== false) await db.migrate();
+      if (opts.fixtures) await db.seedDimensions(opts.fixtures);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err instanceof DatabaseError ? err : classifyPgOpenError(err, where);
@@ -150,10 +156,11 @@ async function openSqlite(path: string, opts: OpenOptions): Promise<Database> {
     throw classifySqliteOpenError(err, path);
   }
 
-  const db = createSqliteDatabase(raw, path);
-  if (opts.migrate !== false) {
+  const db = createSqliteDatabase(raw, path, { warehouse: opts.warehouse });
+  if (opts.migrate !== false || opts.fixtures) {
     try {
-      await db.migrate();
+      if (opts.migrate !== false) await db.migrate();
+      if (opts.fixtures) await db.seedDimensions(opts.fixtures);
     } catch (err) {
       raw.close();
       throw err instanceof DatabaseError ? err : classifySqliteOpenError(err, path);

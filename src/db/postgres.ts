@@ -8,7 +8,11 @@ import { DatabaseError, classifyPgRuntimeError } from './errors.js';
 import { isoUtc, isoUtcOrNull } from './iso.js';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_POSTGRES, STORESIM_TABLES, pendingMigrations } from './migrations.js';
 import { runPatchColumns } from './run-columns.js';
-import type { Database, RunContents, RunCounts, RunRow, SinkBatch } from './types.js';
+import { RUNS_WITH_ROWS_SQL, rebuildRun } from './rebuild.js';
+import { RUN_TABLES } from './types.js';
+import type { Database, RunContents, RunCounts, RunRow, RunTable, SinkBatch, WarehouseCounts } from './types.js';
+import { dimDateRow, dimensionRows, factsOf } from './warehouse.js';
+import type { Facts } from './warehouse.js';
 import type { VisitStatus } from '../engine/types.js';
 
 type Rec = Record<string, unknown>;
@@ -43,6 +47,30 @@ const INSERT_VISITS = `INSERT INTO visits (run_id, visit_id, record_id, customer
     $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::json[], $15::integer[], $16::boolean[])
   ON CONFLICT DO NOTHING`;
 
+const INSERT_FACT_SALES = `INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id,
+    lane, payment_method, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::timestamptz[], $6::smallint[], $7::text[], $8::text[], $9::text[],
+    $10::integer[], $11::text[], $12::integer[], $13::bigint[], $14::double precision[], $15::bigint[], $16::bigint[])
+  ON CONFLICT DO NOTHING`;
+
+const INSERT_FACT_VISITS = `INSERT INTO fact_visits (run_id, visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items,
+    cart_value_cents, status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[], $7::smallint[], $8::timestamptz[],
+    $9::bigint[], $10::integer[], $11::bigint[], $12::text[], $13::integer[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::bigint[],
+    $18::text[])
+  ON CONFLICT DO NOTHING`;
+
+const INSERT_DIM_DATE = `INSERT INTO dim_date (date_key, date, iso_week, iso_weekday, weekday_name, day_of_month, month, quarter, year, is_weekend)
+  SELECT * FROM unnest($1::integer[], $2::date[], $3::text[], $4::smallint[], $5::text[], $6::smallint[], $7::smallint[], $8::smallint[],
+    $9::integer[], $10::boolean[])
+  ON CONFLICT DO NOTHING`;
+
+/** `?` placeholders → `$1, $2, …` (the report and export SQL is written once for both dialects; it has no `?` in strings). */
+export function numberPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
 /** Column arrays for UNNEST: one array per column, rows in order. */
 function columns<T>(rows: readonly T[], pick: ((r: T) => unknown)[]): unknown[][] {
   return pick.map((f) => rows.map(f));
@@ -53,9 +81,11 @@ export interface PostgresDatabaseOptions {
   /** Masked, for messages and the header. */
   where: string;
   description: string;
+  /** Load the star schema's facts in writeBatch. Default true. */
+  warehouse?: boolean;
 }
 
-export function createPostgresDatabase({ pool, where, description }: PostgresDatabaseOptions): Database {
+export function createPostgresDatabase({ pool, where, description, warehouse = true }: PostgresDatabaseOptions): Database {
   async function q(sql: string, params: unknown[] = []): Promise<Rec[]> {
     try {
       return (await pool.query(sql, params)).rows as Rec[];
@@ -136,15 +166,67 @@ export function createPostgresDatabase({ pool, where, description }: PostgresDat
     return r ? runFromRecord(r) : null;
   }
 
+  // dim_product's list prices (abandoned carts are valued at them) and the dim_date days already
+  // written, cached per process; a price miss reloads once per batch (another process may have seeded).
+  let prices: Map<string, number> | null = null;
+  const knownDays = new Set<number>();
+  async function loadPrices(c: pg.PoolClient | pg.Pool): Promise<Map<string, number>> {
+    const { rows } = await c.query('SELECT item_id, list_price_cents FROM dim_product');
+    return new Map((rows as Rec[]).map((r) => [String(r.item_id), num(r.list_price_cents)]));
+  }
+  /** Prices for every item of these facts' source rows, reloading once when one is missing. */
+  async function pricesFor(c: pg.PoolClient, itemIds: Iterable<string>): Promise<Map<string, number>> {
+    prices ??= await loadPrices(c);
+    for (const id of itemIds) {
+      if (!prices.has(id)) {
+        prices = await loadPrices(c);
+        break;
+      }
+    }
+    return prices;
+  }
+
+  async function insertFacts(c: pg.PoolClient, facts: Facts): Promise<void> {
+    const days = [...facts.dateKeys].filter((k) => !knownDays.has(k)).map(dimDateRow);
+    if (days.length > 0) {
+      await c.query(INSERT_DIM_DATE, columns(days, [
+        (d) => d.date_key, (d) => d.date, (d) => d.iso_week, (d) => d.iso_weekday, (d) => d.weekday_name, (d) => d.day_of_month, (d) => d.month,
+        (d) => d.quarter, (d) => d.year, (d) => d.is_weekend,
+      ]));
+    }
+    if (facts.sales.length > 0) {
+      await c.query(INSERT_FACT_SALES, columns(facts.sales, [
+        (f) => f.run_id, (f) => f.transaction_id, (f) => f.line_no, (f) => f.date_key, (f) => f.sold_at, (f) => f.sale_hour, (f) => f.item_id,
+        (f) => f.customer_id, (f) => f.store_id, (f) => f.lane, (f) => f.payment_method, (f) => f.quantity, (f) => f.unit_price_cents,
+        (f) => f.discount_rate, (f) => f.discount_cents, (f) => f.total_cents,
+      ]));
+    }
+    if (facts.visits.length > 0) {
+      await c.query(INSERT_FACT_VISITS, columns(facts.visits, [
+        (f) => f.run_id, (f) => f.visit_id, (f) => f.customer_id, (f) => f.store_id, (f) => f.date_key, (f) => f.entry_at, (f) => f.entry_hour,
+        (f) => f.exit_at, (f) => f.dwell_ms, (f) => f.items, (f) => f.cart_value_cents, (f) => f.status, (f) => f.lane, (f) => f.payment_method,
+        (f) => f.queue_joined_at, (f) => f.service_started_at, (f) => f.queue_wait_ms, (f) => f.transaction_id,
+      ]));
+    }
+  }
+
+  function visitItems(visits: SinkBatch['visits']): string[] {
+    const ids: string[] = [];
+    for (const v of visits) for (const l of JSON.parse(v.lines) as { item_id: string }[]) ids.push(l.item_id);
+    return ids;
+  }
+
   return {
     dialect: 'postgres',
     description,
+    warehouse,
 
     migrate: () => tx(migrateOn),
 
     async writeBatch(batch: SinkBatch): Promise<void> {
       const { staging, rejected, transactions, visits } = batch;
       if (staging.length + rejected.length + transactions.length + visits.length === 0) return;
+      let days = null as Set<number> | null;
       await tx(async (c) => {
         if (staging.length > 0) {
           await c.query(INSERT_STAGING, columns(staging, [
@@ -179,8 +261,65 @@ export function createPostgresDatabase({ pool, where, description }: PostgresDat
             (v) => v.stale,
           ]));
         }
+        if (warehouse && transactions.length + visits.length > 0) {
+          const book = visits.length > 0 ? await pricesFor(c, visitItems(visits)) : new Map<string, number>();
+          const facts = factsOf(transactions, visits, (id) => book.get(id));
+          await insertFacts(c, facts);
+          days = facts.dateKeys;
+        }
       });
+      // Only after the commit: a rolled-back batch must not leave its days marked as written.
+      if (days) for (const k of days) knownDays.add(k);
     },
+
+    async seedDimensions(fixtures) {
+      const dims = dimensionRows(fixtures);
+      await tx(async (c) => {
+        await c.query(`INSERT INTO dim_product (item_id, name, category, list_price_cents)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+          ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, category = excluded.category, list_price_cents = excluded.list_price_cents`,
+        columns(dims.products, [(p) => p.item_id, (p) => p.name, (p) => p.category, (p) => p.list_price_cents]));
+        await c.query(`INSERT INTO dim_customer (customer_id, segment, loyalty) SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[])
+          ON CONFLICT (customer_id) DO UPDATE SET segment = excluded.segment, loyalty = excluded.loyalty`,
+        columns(dims.customers, [(x) => x.customer_id, (x) => x.segment, (x) => x.loyalty]));
+        await c.query(`INSERT INTO dim_store (store_id, layout, title, lanes) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[])
+          ON CONFLICT (store_id) DO UPDATE SET layout = excluded.layout, title = excluded.title, lanes = excluded.lanes`,
+        columns(dims.stores, [(x) => x.store_id, (x) => x.layout, (x) => x.title, (x) => x.lanes]));
+      });
+      prices = null;
+    },
+
+    async rebuildWarehouse(runId) {
+      const runs = runId !== undefined ? [runId] : (await q(RUNS_WITH_ROWS_SQL)).map((r) => String(r.run_id)).sort();
+      const out: WarehouseCounts = { sales: 0, visits: 0, runs: 0 };
+      prices = null;
+      for (const id of runs) {
+        const written: number[] = [];
+        const n = await tx(async (c) => {
+          const book = await loadPrices(c);
+          return rebuildRun({
+            all: async (sql, params) => (await c.query(numberPlaceholders(sql), params)).rows as Rec[],
+            run: async (sql, params) => { await c.query(numberPlaceholders(sql), params); },
+            insertFacts: async (facts) => { await insertFacts(c, facts); written.push(...facts.dateKeys); },
+            listPrice: (item) => book.get(item),
+            page: 20_000,
+          }, id);
+        });
+        for (const k of written) knownDays.add(k);
+        out.sales += n.sales;
+        out.visits += n.visits;
+        out.runs++;
+      }
+      return out;
+    },
+
+    deleteRun: (runId) => tx(async (c) => {
+      const out = {} as Record<RunTable, number>;
+      for (const t of RUN_TABLES) out[t] = (await c.query(`DELETE FROM ${t} WHERE run_id = $1`, [runId])).rowCount ?? 0;
+      return out;
+    }),
+
+    select: (sql, params = []) => q(numberPlaceholders(sql), [...params]),
 
     async createRun(run) {
       await tx((c) => insertRun(c, run));
@@ -268,6 +407,8 @@ export function createPostgresDatabase({ pool, where, description }: PostgresDat
         await c.query(`DROP TABLE IF EXISTS ${STORESIM_TABLES.join(', ')} CASCADE`);
         await migrateOn(c);
       });
+      prices = null;
+      knownDays.clear();
     },
 
     async close() {

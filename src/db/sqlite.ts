@@ -9,9 +9,13 @@ import { DatabaseError, classifySqliteRuntimeError } from './errors.js';
 import { isoUtc, isoUtcOrNull } from './iso.js';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, STORESIM_TABLES, pendingMigrations } from './migrations.js';
 import { runPatchColumns } from './run-columns.js';
+import { RUNS_WITH_ROWS_SQL, rebuildRun } from './rebuild.js';
+import { RUN_TABLES } from './types.js';
 import type {
-  CommandLogEntry, Database, RunContents, RunCounts, RunRow, SinkBatch,
+  CommandLogEntry, Database, RunContents, RunCounts, RunRow, RunTable, SinkBatch, WarehouseCounts,
 } from './types.js';
+import { dimDateRow, dimensionRows, factsOf } from './warehouse.js';
+import type { Facts } from './warehouse.js';
 import type { VisitStatus } from '../engine/types.js';
 
 type Rec = Record<string, unknown>;
@@ -19,8 +23,14 @@ type Rec = Record<string, unknown>;
 const RUN_SELECT = `SELECT run_id, seed, started_at, bus, db, topic_prefix, config, command_log, stopped_at_seq,
   stopped_at_ms, status, heartbeat_at, produced, summary, verify_ok FROM runs`;
 
-export function createSqliteDatabase(db: BetterSqlite3.Database, path: string): Database {
+export interface SqliteDatabaseOptions {
+  /** Load the star schema's facts in writeBatch. Default true. */
+  warehouse?: boolean;
+}
+
+export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, opts: SqliteDatabaseOptions = {}): Database {
   const description = `sqlite ${path}`;
+  const warehouse = opts.warehouse ?? true;
 
   /** Runs `fn` and turns SQLite errors into user-facing, classified ones. */
   function guard<T>(fn: () => T): Promise<T> {
@@ -60,7 +70,53 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string): 
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
       visit: db.prepare(`INSERT INTO visits (run_id, visit_id, record_id, customer_id, store_id, status, entry_time, exit_time, lane, queue_joined_at,
         service_started_at, payment_method, transaction_id, lines, items, stale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      factSale: db.prepare(`INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id, lane,
+        payment_method, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      factVisit: db.prepare(`INSERT INTO fact_visits (run_id, visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items,
+        cart_value_cents, status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      dimDate: db.prepare(`INSERT INTO dim_date (date_key, date, iso_week, iso_weekday, weekday_name, day_of_month, month, quarter, year, is_weekend)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     };
+  }
+
+  // dim_product's list prices (abandoned carts are valued at them) and the dim_date days already
+  // written, cached: both change only through this object (seed, reset) or by another process seeding
+  // the same fixtures, which a miss reloads.
+  let prices: Map<string, number> | null = null;
+  let pricesReloaded = false;
+  const knownDays = new Set<number>();
+  function loadPrices(): Map<string, number> {
+    const rows = db.prepare('SELECT item_id, list_price_cents FROM dim_product').all() as Rec[];
+    return new Map(rows.map((r) => [String(r.item_id), num(r.list_price_cents)]));
+  }
+  function listPrice(itemId: string): number | undefined {
+    prices ??= loadPrices();
+    const p = prices.get(itemId);
+    if (p === undefined && !pricesReloaded) {
+      pricesReloaded = true;
+      prices = loadPrices();
+      return prices.get(itemId);
+    }
+    return p;
+  }
+
+  function insertFacts(facts: Facts): void {
+    const s = writes();
+    for (const k of facts.dateKeys) {
+      if (knownDays.has(k)) continue;
+      const d = dimDateRow(k);
+      s.dimDate.run(d.date_key, d.date, d.iso_week, d.iso_weekday, d.weekday_name, d.day_of_month, d.month, d.quarter, d.year, d.is_weekend ? 1 : 0);
+    }
+    for (const f of facts.sales) {
+      s.factSale.run(f.run_id, f.transaction_id, f.line_no, f.date_key, f.sold_at, f.sale_hour, f.item_id, f.customer_id, f.store_id, f.lane,
+        f.payment_method, f.quantity, f.unit_price_cents, f.discount_rate, f.discount_cents, f.total_cents);
+    }
+    for (const f of facts.visits) {
+      s.factVisit.run(f.run_id, f.visit_id, f.customer_id, f.store_id, f.date_key, f.entry_at, f.entry_hour, f.exit_at, f.dwell_ms, f.items,
+        f.cart_value_cents, f.status, f.lane, f.payment_method, f.queue_joined_at, f.service_started_at, f.queue_wait_ms, f.transaction_id);
+    }
   }
   function writes() {
     stmts ??= prepareWrites();
@@ -86,6 +142,13 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string): 
       s.visit.run(v.run_id, v.visit_id, v.record_id, v.customer_id, v.store_id, v.status, isoUtc(v.entry_time), isoUtcOrNull(v.exit_time), v.lane,
         isoUtcOrNull(v.queue_joined_at), isoUtcOrNull(v.service_started_at), v.payment_method, v.transaction_id, v.lines, v.items, v.stale ? 1 : 0);
     }
+    if (warehouse && batch.transactions.length + batch.visits.length > 0) {
+      pricesReloaded = false;
+      const facts = factsOf(batch.transactions, batch.visits, listPrice);
+      insertFacts(facts);
+      return facts.dateKeys;
+    }
+    return null;
   });
 
   function insertRun(run: RunRow): void {
@@ -117,13 +180,71 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string): 
   return {
     dialect: 'sqlite',
     description,
+    warehouse,
 
     migrate: () => guard(() => migrateTx.immediate()),
 
     writeBatch: (batch) => guard(() => {
       if (batch.staging.length + batch.rejected.length + batch.transactions.length + batch.visits.length === 0) return;
-      writeTx.immediate(batch);
+      const days = writeTx.immediate(batch);
+      // Only after the commit: a rolled-back batch must not leave its days marked as written.
+      if (days) for (const k of days) knownDays.add(k);
     }),
+
+    seedDimensions: (fixtures) => guard(() => {
+      const dims = dimensionRows(fixtures);
+      const product = db.prepare(`INSERT INTO dim_product (item_id, name, category, list_price_cents) VALUES (?, ?, ?, ?)
+        ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, category = excluded.category, list_price_cents = excluded.list_price_cents`);
+      const customer = db.prepare(`INSERT INTO dim_customer (customer_id, segment, loyalty) VALUES (?, ?, ?)
+        ON CONFLICT (customer_id) DO UPDATE SET segment = excluded.segment, loyalty = excluded.loyalty`);
+      const store = db.prepare(`INSERT INTO dim_store (store_id, layout, title, lanes) VALUES (?, ?, ?, ?)
+        ON CONFLICT (store_id) DO UPDATE SET layout = excluded.layout, title = excluded.title, lanes = excluded.lanes`);
+      db.transaction(() => {
+        for (const p of dims.products) product.run(p.item_id, p.name, p.category, p.list_price_cents);
+        for (const c of dims.customers) customer.run(c.customer_id, c.segment, c.loyalty ? 1 : 0);
+        for (const st of dims.stores) store.run(st.store_id, st.layout, st.title, st.lanes);
+      }).immediate();
+      prices = null;
+    }),
+
+    rebuildWarehouse: async (runId) => {
+      const runs = runId !== undefined ? [runId]
+        : (await guard(() => db.prepare(RUNS_WITH_ROWS_SQL).pluck().all() as string[])).sort();
+      const out: WarehouseCounts = { sales: 0, visits: 0, runs: 0 };
+      prices = null;
+      for (const id of runs) {
+        // better-sqlite3 transactions cannot span an await: BEGIN/COMMIT by hand around the async rebuild.
+        // Nothing else uses this connection meanwhile (the command owns it); another process waits on the lock.
+        await guard(() => db.exec('BEGIN IMMEDIATE'));
+        const written: number[] = [];
+        try {
+          const n = await rebuildRun({
+            all: (sql, params) => guard(() => db.prepare(sql).all(...params) as Rec[]),
+            run: (sql, params) => guard(() => { db.prepare(sql).run(...params); }),
+            insertFacts: (facts) => guard(() => { insertFacts(facts); written.push(...facts.dateKeys); }),
+            listPrice,
+            page: 20_000,
+          }, id);
+          await guard(() => db.exec('COMMIT'));
+          for (const k of written) knownDays.add(k);
+          out.sales += n.sales;
+          out.visits += n.visits;
+          out.runs++;
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw err;
+        }
+      }
+      return out;
+    },
+
+    deleteRun: (runId) => guard(() => db.transaction(() => {
+      const out = {} as Record<RunTable, number>;
+      for (const t of RUN_TABLES) out[t] = db.prepare(`DELETE FROM ${t} WHERE run_id = ?`).run(runId).changes;
+      return out;
+    }).immediate()),
+
+    select: (sql, params = []) => guard(() => db.prepare(sql).all(...params) as Rec[]),
 
     createRun: (run) => guard(() => insertRun(run)),
 
@@ -186,6 +307,8 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string): 
     reset: async () => {
       await guard(() => resetTx.immediate());
       stmts = null;
+      prices = null;
+      knownDays.clear();
       await guard(() => migrateTx.immediate());
     },
 

@@ -3,7 +3,7 @@
  * (SQLite via better-sqlite3, PostgreSQL via pg). Money in integer cents; times as ISO-8601 UTC strings
  * at this boundary (DESIGN.md, Database; Identity and counting).
  */
-import type { VisitStatus } from '../engine/types.js';
+import type { Fixtures, VisitStatus } from '../engine/types.js';
 
 export interface StagingRow {
   run_id: string;
@@ -140,8 +140,26 @@ export interface RunContents {
   visits: { visit_id: string; status: VisitStatus; lines: string; transaction_id: string | null }[];
 }
 
+/** Fact rows a warehouse rebuild wrote. */
+export interface WarehouseCounts {
+  /** fact_sales lines. */
+  sales: number;
+  /** fact_visits rows. */
+  visits: number;
+  /** Runs rebuilt. */
+  runs: number;
+}
+
+/** Tables holding a run's rows, in the order `deleteRun` empties them. */
+export const RUN_TABLES = [
+  'fact_sales', 'fact_visits', 'transaction_items', 'transactions', 'visits', 'staging_events', 'rejected_events', 'runs',
+] as const;
+export type RunTable = (typeof RUN_TABLES)[number];
+
 export interface Database {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Whether writeBatch also loads the star schema's facts (openDatabase's `warehouse` option). */
+  readonly warehouse: boolean;
   /** For the header: `sqlite ./storesim.db` or `postgres postgres://user:***@host/db`. */
   readonly description: string;
   /** Applies pending versioned migrations (idempotent). */
@@ -164,6 +182,23 @@ export interface Database {
 
   counts(runId: string): Promise<RunCounts>;
   contents(runId: string): Promise<RunContents>;
+  /**
+   * Upserts dim_product, dim_customer and dim_store from the fixtures (idempotent: a changed fixture
+   * updates its row). Abandoned carts are valued at dim_product's list prices.
+   */
+  seedDimensions(fixtures: Fixtures): Promise<void>;
+  /**
+   * The batch path: rebuilds fact_sales and fact_visits (and the dim_date days they touch) from the
+   * operational tables alone, for one run or, without `runId`, for every run. One transaction per run.
+   */
+  rebuildWarehouse(runId?: string): Promise<WarehouseCounts>;
+  /** Deletes every row of the run from every table, in one transaction. Returns rows deleted per table. */
+  deleteRun(runId: string): Promise<Record<RunTable, number>>;
+  /**
+   * Read-only SQL for reports and export, with `?` placeholders (PostgreSQL gets $1, $2, …). Values
+   * come back as each driver gives them: read them with decode.ts's num()/readIso().
+   */
+  select(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
   /** Drops every storesim table and migrates again (`storesim db reset`). */
   reset(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,208 @@
+/**
+ * Pure mappings into the star schema (docs/warehouse.md): operational rows → fact rows, fixtures →
+ * dimension rows, a day → its dim_date row. No I/O. The streaming path (the sink's writeBatch) and
+ * the batch path (`storesim warehouse rebuild`) both go through these functions, so the two paths
+ * cannot disagree on what a fact is.
+ */
+import { isoWeek } from '../pipeline/pricing.js';
+import type { Fixtures } from '../engine/types.js';
+import { isoUtc } from './iso.js';
+import type { TransactionRow, VisitRow } from './types.js';
+import type { VisitStatus } from '../engine/types.js';
+
+export interface FactSalesRow {
+  run_id: string;
+  transaction_id: string;
+  line_no: number;
+  /** YYYYMMDD of the sale's simulated UTC day (dim_date). */
+  date_key: number;
+  sold_at: string;
+  /** Simulated UTC hour of day, 0–23. */
+  sale_hour: number;
+  item_id: string;
+  customer_id: string;
+  store_id: string;
+  lane: number | null;
+  payment_method: string | null;
+  quantity: number;
+  unit_price_cents: number;
+  discount_rate: number;
+  discount_cents: number;
+  total_cents: number;
+}
+
+export interface FactVisitRow {
+  run_id: string;
+  visit_id: string;
+  customer_id: string;
+  store_id: string;
+  date_key: number;
+  entry_at: string;
+  entry_hour: number;
+  exit_at: string | null;
+  /** exit − entry, ms; null while the visit was open at the end of the run. */
+  dwell_ms: number | null;
+  /** Units in the cart when the visit closed. */
+  items: number;
+  /** The cart at list price (dim_product), cents: what an abandoned cart would have been worth. */
+  cart_value_cents: number;
+  status: VisitStatus;
+  lane: number | null;
+  payment_method: string | null;
+  queue_joined_at: string | null;
+  service_started_at: string | null;
+  /** service_started_at − queue_joined_at, ms; null unless the customer was served. */
+  queue_wait_ms: number | null;
+  transaction_id: string | null;
+}
+
+export interface DimDateRow {
+  date_key: number;
+  /** YYYY-MM-DD. */
+  date: string;
+  iso_week: string;
+  /** Monday = 1 … Sunday = 7. */
+  iso_weekday: number;
+  weekday_name: string;
+  day_of_month: number;
+  month: number;
+  quarter: number;
+  year: number;
+  is_weekend: boolean;
+}
+
+export interface DimProductRow { item_id: string; name: string; category: string; list_price_cents: number }
+export interface DimCustomerRow { customer_id: string; segment: string; loyalty: boolean }
+export interface DimStoreRow { store_id: string; layout: string; title: string; lanes: number }
+
+export interface Dimensions {
+  products: DimProductRow[];
+  customers: DimCustomerRow[];
+  stores: DimStoreRow[];
+}
+
+/** Facts derived from one batch (or one run's operational rows), with the days they touch. */
+export interface Facts {
+  sales: FactSalesRow[];
+  visits: FactVisitRow[];
+  dateKeys: Set<number>;
+}
+
+const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+
+/** YYYYMMDD of a canonical ISO-8601 UTC time (`2026-11-23T08:00:00.000Z` → 20261123). */
+export function dateKeyOf(iso: string): number {
+  return Number(iso.slice(0, 4)) * 10_000 + Number(iso.slice(5, 7)) * 100 + Number(iso.slice(8, 10));
+}
+
+function hourOf(iso: string): number {
+  return Number(iso.slice(11, 13));
+}
+
+export function dimDateRow(dateKey: number): DimDateRow {
+  const year = Math.floor(dateKey / 10_000);
+  const month = Math.floor(dateKey / 100) % 100;
+  const day = dateKey % 100;
+  const ms = Date.UTC(year, month - 1, day);
+  const js = new Date(ms).getUTCDay();
+  const isoWeekday = js === 0 ? 7 : js;
+  return {
+    date_key: dateKey,
+    date: new Date(ms).toISOString().slice(0, 10),
+    iso_week: isoWeek(ms),
+    iso_weekday: isoWeekday,
+    weekday_name: WEEKDAYS[isoWeekday - 1]!,
+    day_of_month: day,
+    month,
+    quarter: Math.floor((month - 1) / 3) + 1,
+    year,
+    is_weekend: isoWeekday >= 6,
+  };
+}
+
+export function dimensionRows(fixtures: Fixtures): Dimensions {
+  return {
+    products: fixtures.catalog.map((p) => ({ item_id: p.item_id, name: p.name, category: p.category, list_price_cents: p.price_cents })),
+    customers: fixtures.customers.map((c) => ({ customer_id: c.customer_id, segment: c.segment, loyalty: c.loyalty })),
+    stores: Object.values(fixtures.layouts)
+      .map((l) => ({ store_id: l.store_id, layout: l.name, title: l.title, lanes: l.lanes.length }))
+      .sort((a, b) => (a.store_id < b.store_id ? -1 : a.store_id > b.store_id ? 1 : 0)),
+  };
+}
+
+/** One fact line per transaction item. A transaction without lines (forced empty checkout) has none. */
+export function factSalesRows(t: TransactionRow): FactSalesRow[] {
+  const soldAt = isoUtc(t.transaction_time);
+  const dateKey = dateKeyOf(soldAt);
+  const hour = hourOf(soldAt);
+  return t.items.map((i) => ({
+    run_id: t.run_id,
+    transaction_id: t.transaction_id,
+    line_no: i.line_no,
+    date_key: dateKey,
+    sold_at: soldAt,
+    sale_hour: hour,
+    item_id: i.item_id,
+    customer_id: t.customer_id,
+    store_id: t.store_id,
+    lane: t.lane,
+    payment_method: t.payment_method,
+    quantity: i.quantity,
+    unit_price_cents: i.unit_price_cents,
+    discount_rate: i.discount_rate,
+    discount_cents: i.discount_cents,
+    total_cents: i.total_cents,
+  }));
+}
+
+const msBetween = (from: string | null, to: string | null): number | null =>
+  from === null || to === null ? null : Date.parse(to) - Date.parse(from);
+
+/** One fact per visit. `listPrice` gives an item's list price in cents (0 for an unknown item). */
+export function factVisitRow(v: VisitRow, listPrice: (itemId: string) => number | undefined): FactVisitRow {
+  const entry = isoUtc(v.entry_time);
+  const exit = v.exit_time === null ? null : isoUtc(v.exit_time);
+  const joined = v.queue_joined_at === null ? null : isoUtc(v.queue_joined_at);
+  const served = v.service_started_at === null ? null : isoUtc(v.service_started_at);
+  let value = 0;
+  for (const line of JSON.parse(v.lines) as { item_id: string; quantity: number }[]) {
+    value += (listPrice(line.item_id) ?? 0) * line.quantity;
+  }
+  return {
+    run_id: v.run_id,
+    visit_id: v.visit_id,
+    customer_id: v.customer_id,
+    store_id: v.store_id,
+    date_key: dateKeyOf(entry),
+    entry_at: entry,
+    entry_hour: hourOf(entry),
+    exit_at: exit,
+    dwell_ms: msBetween(entry, exit),
+    items: v.items,
+    cart_value_cents: value,
+    status: v.status,
+    lane: v.lane,
+    payment_method: v.payment_method,
+    queue_joined_at: joined,
+    service_started_at: served,
+    queue_wait_ms: msBetween(joined, served),
+    transaction_id: v.transaction_id,
+  };
+}
+
+/** The facts of a batch's transactions and visits, and the days (dim_date keys) they touch. */
+export function factsOf(
+  transactions: readonly TransactionRow[],
+  visits: readonly VisitRow[],
+  listPrice: (itemId: string) => number | undefined,
+): Facts {
+  const sales: FactSalesRow[] = [];
+  const dateKeys = new Set<number>();
+  for (const t of transactions) {
+    for (const f of factSalesRows(t)) sales.push(f);
+  }
+  const factVisits = visits.map((v) => factVisitRow(v, listPrice));
+  for (const f of sales) dateKeys.add(f.date_key);
+  for (const f of factVisits) dateKeys.add(f.date_key);
+  return { sales, visits: factVisits, dateKeys };
+}
