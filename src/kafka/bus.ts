@@ -53,6 +53,8 @@ export interface BusProducer {
    * producer when order across calls matters (DESIGN.md, Ordering on the wire).
    */
   send(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  /** Several topics in one request (kafkajs sendBatch), same guarantees as send(). Optional. */
+  sendMany?(batches: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void>;
   disconnect(): Promise<void>;
 }
 

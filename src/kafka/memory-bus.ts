@@ -171,7 +171,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
 
     createProducer(): BusProducer {
       let connected = false;
-      return {
+      const producer: BusProducer = {
         async connect() {
           connected = true;
         },
@@ -203,10 +203,14 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
           const subs = subscribers.get(topic);
           if (subs) for (const m of subs) m.wake();
         },
+        async sendMany(batches) {
+          for (const b of batches) await producer.send(b.topic, b.messages);
+        },
         async disconnect() {
           connected = false;
         },
       };
+      return producer;
     },
 
     createConsumer(opts: ConsumerOptions): BusConsumer {

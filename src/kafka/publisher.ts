@@ -161,11 +161,17 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         let attempt = 0;
         // The same messages until every topic's part is acknowledged: nothing newer goes first.
         while (pending.length > 0) {
-          const b = pending[0]!;
           try {
-            sent += b.messages.length;
-            await producer.send(b.topic, b.messages);
-            pending.shift();
+            if (producer.sendMany && pending.length > 1) {
+              for (const b of pending) sent += b.messages.length;
+              await producer.sendMany(pending);
+              pending.length = 0;
+            } else {
+              const b = pending[0]!;
+              sent += b.messages.length;
+              await producer.send(b.topic, b.messages);
+              pending.shift();
+            }
             attempt = 0;
             lastError = null;
           } catch (err) {

@@ -1,0 +1,283 @@
+/**
+ * The Kafka bus against a real broker (scripts/kafka-start.sh starts one when none answers; never
+ * mocks). Topic and group names are unique per test.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureKafka } from '../../test/kafka-global-setup.js';
+import type { Batch, BusConsumer, ConsumerOptions, IncomingMessage, TopicPartition } from './bus.js';
+import { KafkaUnreachableError } from './errors.js';
+import { createKafkaBus, type KafkaBus, type KafkaLogLine } from './kafka-bus.js';
+import { partitionForKey } from './murmur2.js';
+import { createPublisher } from './publisher.js';
+
+const unique = (what: string) => `t-${what}-${Date.now()}-${randomBytes(3).toString('hex')}`;
+
+async function waitFor(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+let brokers: string[];
+let bus: KafkaBus;
+const logs: KafkaLogLine[] = [];
+
+beforeAll(async () => {
+  brokers = (await ensureKafka()).split(',');
+  bus = createKafkaBus({ brokers, clientId: 'storesim-test', onLog: (l) => logs.push(l) });
+});
+
+afterAll(async () => {
+  await bus?.close();
+});
+
+function recorder(opts: ConsumerOptions & { commitEach?: boolean }) {
+  const got: IncomingMessage[] = [];
+  const assignments: TopicPartition[][] = [];
+  const consumer: BusConsumer = bus.createConsumer({
+    sessionTimeoutMs: 6_000,
+    ...opts,
+    onAssigned: async (tps) => {
+      assignments.push(tps);
+      await opts.onAssigned?.(tps);
+    },
+  });
+  const start = () =>
+    consumer.start(async (b: Batch) => {
+      got.push(...b.messages);
+      if (opts.commitEach !== false) {
+        await consumer.commit([{ topic: b.topic, partition: b.partition, offset: b.messages.at(-1)!.offset + 1 }]);
+      }
+    });
+  return { consumer, got, assignments, start };
+}
+
+describe('kafka bus (real broker)', () => {
+  it('creates topics, partitions keys by murmur2, commits, and resumes from the commit after a restart', async () => {
+    // Given a 3-partition topic
+    const topic = unique('keys');
+    const group = unique('g');
+    await bus.ensureTopics([{ topic, partitions: 3 }]);
+    await bus.ensureTopics([{ topic, partitions: 3 }]); // idempotent
+    expect(await bus.partitionCount(topic)).toBe(3);
+    await expect(bus.ensureTopics([{ topic, partitions: 4, strict: true }])).rejects.toThrow(/has 3 partitions, 4 expected/);
+    expect(await bus.partitionCount(unique('missing'))).toBe(0);
+
+    // When 60 keyed messages are published (no explicit partition: kafkajs's partitioner)
+    const producer = bus.createProducer();
+    await producer.connect();
+    const keys = Array.from({ length: 60 }, (_, i) => `customer-${i}`);
+    await producer.send(topic, keys.map((k, i) => ({ key: k, value: `v${i}`, headers: { 'storesim.seq': String(i + 1) } })));
+
+    // Then each is in the partition the memory bus would choose
+    const first = recorder({ groupId: group, topics: [topic], commitEach: false });
+    await first.start();
+    await waitFor(() => first.got.length === 60, 30_000, '60 messages');
+    for (const m of first.got) expect(m.partition).toBe(partitionForKey(m.key!, 3));
+    const offsets = await bus.topicOffsets(topic);
+    expect(offsets.map((o) => o.low)).toEqual([0, 0, 0]);
+    expect(offsets.reduce((s, o) => s + o.high, 0)).toBe(60);
+
+    // When it commits 2 messages per partition and stops
+    await first.consumer.commit(offsets.map((o) => ({ topic, partition: o.partition, offset: Math.min(2, o.high) })));
+    await first.consumer.stop();
+    expect((await bus.groupOffsets(group, topic)).map((o) => o.offset)).toEqual(offsets.map((o) => Math.min(2, o.high)));
+
+    // Then a new member of the group gets everything after the commit, and only that
+    const second = recorder({ groupId: group, topics: [topic] });
+    await second.start();
+    const expected = offsets.reduce((s, o) => s + Math.max(0, o.high - 2), 0);
+    await waitFor(() => second.got.length === expected, 30_000, 'redelivery');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(second.got).toHaveLength(expected);
+    expect(second.got.every((m) => m.offset >= 2)).toBe(true);
+    await second.consumer.stop();
+    expect((await bus.groupOffsets(group, topic)).map((o) => o.offset)).toEqual(offsets.map((o) => o.high));
+    await producer.disconnect();
+  });
+
+  it('round-trips headers, keys, values, explicit partitions and timestamps; readLast reads the last message', async () => {
+    const topic = unique('headers');
+    const state = unique('state');
+    await bus.ensureTopics([{ topic, partitions: 2 }, { topic: state, partitions: 2, config: { 'cleanup.policy': 'compact', 'segment.bytes': '1048576' } }]);
+    const producer = bus.createProducer();
+    await producer.connect();
+    const ts = Date.now() - 5_000;
+    await producer.send(topic, [
+      { key: 'c-1', value: Buffer.from([0xff, 0x00, 0x7b]), headers: { 'storesim.run': 'run-1', 'storesim.seq': '1', 'error.reason': 'café ✓' }, partition: 1, timestamp: ts },
+      { key: null, value: '{"time":1}', headers: { 'storesim.marker': 'watermark' }, partition: 1 },
+    ]);
+    expect(await bus.readLast(topic, 0)).toBeNull();
+    const last = await bus.readLast(topic, 1);
+    expect(last).toMatchObject({ topic, partition: 1, offset: 1, key: null, headers: { 'storesim.marker': 'watermark' } });
+    expect(last!.value.toString()).toBe('{"time":1}');
+
+    // A compacted topic (the processor's state topic): keyed snapshots, the latest one wins
+    await producer.send(state, [0, 1, 2].map((i) => ({ key: '1', value: `snapshot-${i}`, headers: {}, partition: 1 })));
+    expect((await bus.readLast(state, 1))!.value.toString()).toBe('snapshot-2');
+    // and Kafka refuses a null key there (the publisher would retry such a send forever)
+    await expect(producer.send(state, [{ key: null, value: 'x', headers: {}, partition: 0 }])).rejects.toThrow(/validation/);
+
+    const c = recorder({ groupId: unique('g'), topics: [topic] });
+    await c.start();
+    await waitFor(() => c.got.length === 2);
+    const [a, b] = c.got;
+    expect(a).toMatchObject({ partition: 1, offset: 0, key: 'c-1', timestamp: ts, headers: { 'storesim.run': 'run-1', 'storesim.seq': '1', 'error.reason': 'café ✓' } });
+    expect([...a!.value]).toEqual([0xff, 0x00, 0x7b]);
+    expect(b).toMatchObject({ key: null, headers: { 'storesim.marker': 'watermark' } });
+    expect(Math.abs(b!.timestamp - Date.now())).toBeLessThan(60_000);
+    await c.consumer.stop();
+    await producer.disconnect();
+  });
+
+  it('co-partitions two topics across two consumers of one group', async () => {
+    const foot = unique('foot');
+    const shelf = unique('shelf');
+    const group = unique('proc');
+    await bus.ensureTopics([{ topic: foot, partitions: 4 }, { topic: shelf, partitions: 4 }]);
+    const opts: ConsumerOptions = { groupId: group, topics: [foot, shelf], assignment: 'co-partitioned' };
+    // Given one member: it owns all 8 partitions
+    const a = recorder(opts);
+    await a.start();
+    await waitFor(() => a.consumer.assignment().length === 8, 30_000, 'first assignment');
+    // When a second member joins
+    const b = recorder(opts);
+    await b.start();
+    await waitFor(() => a.consumer.assignment().length === 4 && b.consumer.assignment().length === 4, 30_000, 'rebalance');
+    // Then partition p of both topics is with the same member
+    for (const c of [a, b]) {
+      const tps = c.consumer.assignment();
+      const f = tps.filter((t) => t.topic === foot).map((t) => t.partition).sort();
+      const s = tps.filter((t) => t.topic === shelf).map((t) => t.partition).sort();
+      expect(f).toEqual(s);
+      expect(f).toHaveLength(2);
+    }
+    expect(b.assignments.at(-1)).toHaveLength(4);
+    // And one customer's events on both topics reach one member
+    const producer = bus.createProducer();
+    await producer.connect();
+    await producer.send(foot, [{ key: 'c-9', value: 'entry', headers: {} }]);
+    await producer.send(shelf, [{ key: 'c-9', value: 'pickup', headers: {} }]);
+    await waitFor(() => a.got.length + b.got.length === 2);
+    expect(a.got.length === 2 || b.got.length === 2).toBe(true);
+    // When b leaves, a gets everything back
+    await b.consumer.stop();
+    await waitFor(() => a.consumer.assignment().length === 8, 30_000, 'rebalance after leave');
+    await a.consumer.stop();
+    await producer.disconnect();
+  });
+
+  it('applies seeks made in onAssigned and pauses that follow', async () => {
+    const topic = unique('seek');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = bus.createProducer();
+    await producer.connect();
+    await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: String(i), headers: {} })));
+    let consumer: BusConsumer | null = null;
+    const c = recorder({
+      groupId: unique('g'),
+      topics: [topic],
+      onAssigned: async (tps) => {
+        // A restore that takes a while, then a seek (as the processor does from its snapshot)
+        await new Promise((r) => setTimeout(r, 200));
+        for (const tp of tps) consumer!.seek({ ...tp, offset: 7 });
+      },
+    });
+    consumer = c.consumer;
+    await c.start();
+    await waitFor(() => c.got.length >= 3);
+    expect(c.got.map((m) => m.offset)).toEqual([7, 8, 9]);
+    // Pause, send, nothing arrives; resume, it does
+    c.consumer.pause([{ topic, partition: 0 }]);
+    await producer.send(topic, [{ key: 'k', value: 'later', headers: {} }]);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(c.got).toHaveLength(3);
+    c.consumer.resume([{ topic, partition: 0 }]);
+    await waitFor(() => c.got.length === 4);
+    await c.consumer.stop();
+    await producer.disconnect();
+  });
+
+  it('gives a handler that threw the same batch again', async () => {
+    const topic = unique('throw');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = bus.createProducer();
+    await producer.connect();
+    await producer.send(topic, [{ key: 'k', value: 'a', headers: {} }, { key: 'k', value: 'b', headers: {} }]);
+    const errors: unknown[] = [];
+    const seen: string[] = [];
+    let fail = true;
+    const c = bus.createConsumer({ groupId: unique('g'), topics: [topic], sessionTimeoutMs: 6_000, onError: (e) => errors.push(e) });
+    await c.start(async (b) => {
+      seen.push(...b.messages.map((m) => m.value.toString()));
+      if (fail) {
+        fail = false;
+        throw new Error('boom');
+      }
+    });
+    await waitFor(() => seen.length >= 4);
+    expect(seen).toEqual(['a', 'b', 'a', 'b']);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['boom']);
+    await c.stop();
+    await producer.disconnect();
+  });
+
+  it('publishes in order through the publisher and measures throughput', async () => {
+    const topic = unique('perf');
+    const other = unique('perf2');
+    await bus.ensureTopics([{ topic, partitions: 6 }, { topic: other, partitions: 6 }]);
+    const producer = bus.createProducer();
+    await producer.connect();
+    const pub = createPublisher({ producer });
+    const N = 100_000;
+    const value = Buffer.alloc(300, 'x');
+    const t0 = performance.now();
+    for (let i = 1; i <= N; i++) {
+      const key = `c-${i % 997}`;
+      pub.enqueue(i % 10 === 0 ? other : topic, { key, value, partition: partitionForKey(key, 6), headers: { 'storesim.seq': String(i) } });
+      if (pub.backlog >= 50_000) await pub.waitForRoom();
+    }
+    await pub.flush();
+    const produceRate = N / ((performance.now() - t0) / 1000);
+    let received = 0;
+    const lastSeq = new Map<string, number>();
+    let outOfOrder = 0;
+    const c = bus.createConsumer({ groupId: unique('g'), topics: [topic, other], sessionTimeoutMs: 6_000 });
+    const t1 = performance.now();
+    await c.start(async (b) => {
+      for (const m of b.messages) {
+        const seq = Number(m.headers['storesim.seq']);
+        const k = `${m.topic}/${m.partition}`;
+        if (seq <= (lastSeq.get(k) ?? 0)) outOfOrder++;
+        lastSeq.set(k, seq);
+      }
+      received += b.messages.length;
+    });
+    await waitFor(() => received >= N, 120_000, 'all messages');
+    const consumeRate = N / ((performance.now() - t1) / 1000);
+    console.log(`kafka: publisher ${Math.round(produceRate).toLocaleString('en')} msgs/s (300 B, acks=-1); consumer ${Math.round(consumeRate).toLocaleString('en')} msgs/s (incl. group join)`);
+    expect(received).toBe(N);
+    expect(outOfOrder).toBe(0);
+    expect(pub.stats()).toMatchObject({ acked: N, retries: 0 });
+    await c.stop();
+    await producer.disconnect();
+  });
+
+  it('reports an unreachable broker as KafkaUnreachableError within 10 s', async () => {
+    const dead = createKafkaBus({ brokers: ['127.0.0.1:1'], logLevel: 'nothing' });
+    const t0 = Date.now();
+    const err = await dead.ensureTopics([{ topic: 'x', partitions: 1 }]).catch((e: unknown) => e);
+    const elapsed = Date.now() - t0;
+    expect(err).toBeInstanceOf(KafkaUnreachableError);
+    expect((err as KafkaUnreachableError).exitCode).toBe(3);
+    expect((err as Error).message).toMatch(/127\.0\.0\.1:1/);
+    expect(elapsed).toBeLessThan(10_000);
+    console.log(`unreachable broker reported after ${elapsed} ms`);
+    const producer = dead.createProducer();
+    await expect(producer.connect()).rejects.toBeInstanceOf(KafkaUnreachableError);
+    await dead.close();
+  }, 30_000);
+});

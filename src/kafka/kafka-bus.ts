@@ -1,0 +1,590 @@
+/**
+ * The Kafka bus: the Bus contract over kafkajs 2.2.4 (DESIGN.md, The pipeline; kafkajs traps).
+ *
+ * - Producer: acks=-1, not idempotent, kafkajs's DefaultPartitioner (murmur2, as the memory bus;
+ *   an explicit partition wins). Order across sends is the publisher's job (one send outstanding).
+ * - Consumer: eachBatch with autoCommit and auto-resolve off: offsets are committed only by
+ *   commit(); a batch's offsets are resolved (fetch position moves on) only when its handler
+ *   returned and it is not stale. onAssigned runs from GROUP_JOIN, after kafkajs has the new
+ *   assignment (earlier seeks are ignored), and batches wait for it; every GROUP_JOIN first
+ *   resumes the whole assignment (kafkajs keeps pauses across rebalances). A handler that throws
+ *   gets its batch again after a backoff (as the memory bus). When kafkajs gives up on a consumer
+ *   (CRASH without restart), the bus builds a new one.
+ * - First connection: no broker within `connectionTimeout` → KafkaUnreachableError (exit 3);
+ *   authentication, authorization and policy failures → KafkaRefusedError (exit 4).
+ */
+import type tls from 'node:tls';
+import {
+  Kafka, Partitioners, PartitionAssigners, logLevel as KafkaLogLevel,
+  type Admin, type Consumer, type EachBatchPayload, type IHeaders, type ISocketFactory, type LogEntry, type Producer,
+  type SASLOptions,
+} from 'kafkajs';
+import type {
+  Batch, Bus, BusConsumer, BusProducer, ConsumerOptions, IncomingMessage, OutgoingMessage, PartitionOffsets,
+  TopicPartition, TopicPartitionOffset, TopicSpec,
+} from './bus.js';
+import { coPartitionedAssigner } from './co-partitioned-assigner.js';
+import { BusError, KafkaConfigError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
+import { classifyKafkaError, rootMessage } from './kafka-errors.js';
+
+export type KafkaBusLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+export interface KafkaLogLine {
+  level: Exclude<KafkaBusLogLevel, 'nothing'>;
+  namespace: string;
+  message: string;
+  extra: Record<string, unknown>;
+}
+
+export interface KafkaBusOptions {
+  /** host:port of one or more brokers. */
+  brokers: string[];
+  /** Kafka client id. Default 'storesim'. */
+  clientId?: string;
+  /** TLS: true for the system CAs, or tls options. Default off. */
+  ssl?: boolean | tls.ConnectionOptions;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** How long the first connection may take before KafkaUnreachableError, ms. Default 9 000. */
+  connectionTimeout?: number;
+  /** Wraps every broker connection (infrastructure faults: delay, stall, drop). Default: plain sockets. */
+  socketFactory?: ISocketFactory;
+  /** kafkajs log level. Default 'error'. */
+  logLevel?: KafkaBusLogLevel;
+  /** Where kafkajs logs go (never the console while Ink is mounted). Default: one line on stderr. */
+  onLog?: (line: KafkaLogLine) => void;
+  /** Replication factor of topics ensureTopics creates. Default 1. */
+  replicationFactor?: number;
+}
+
+export interface KafkaBus extends Bus {
+  readonly kind: 'kafka';
+}
+
+const LEVELS: Record<KafkaBusLogLevel, KafkaLogLevel> = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+const LEVEL_NAMES: Record<number, KafkaLogLine['level']> = { 1: 'error', 2: 'warn', 4: 'info', 5: 'debug' };
+
+/** Log lines that are part of normal operation and that kafkajs retries by itself. */
+const EXPECTED_NOISE = /coordinator is loading|coordinator is not available|not the correct coordinator|GROUP_LOAD_IN_PROGRESS|GROUP_COORDINATOR_NOT_AVAILABLE|The group is rebalancing/i;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A broker list for people: credentials in a URL-ish broker string are masked. */
+function describeBrokers(brokers: string[]): string {
+  return brokers.map((b) => b.replace(/^[^@/]*@/, '***@')).join(',');
+}
+
+function toHeaders(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const k of Object.keys(h)) {
+    const v = h[k];
+    if (v === undefined) continue;
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    if (one !== undefined) out[k] = typeof one === 'string' ? one : one.toString('utf8');
+  }
+  return out;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
+  const brokersText = describeBrokers(options.brokers);
+  const deadlineMs = options.connectionTimeout ?? 9_000;
+  const replicationFactor = options.replicationFactor ?? 1;
+  const onLog = options.onLog ?? ((l: KafkaLogLine) => process.stderr.write(`kafkajs ${l.level} [${l.namespace}] ${l.message}\n`));
+
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'storesim',
+    brokers: options.brokers,
+    ssl: options.ssl,
+    sasl: options.sasl as SASLOptions | undefined,
+    // Per attempt; the whole first connection is bounded by `deadlineMs` below.
+    connectionTimeout: Math.min(3_000, deadlineMs),
+    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+    logLevel: LEVELS[options.logLevel ?? 'error'],
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      const text = `${message}${extra.error ? `: ${String(extra.error)}` : ''}`;
+      if (EXPECTED_NOISE.test(text)) return;
+      onLog({ level: LEVEL_NAMES[entry.level] ?? 'info', namespace: entry.namespace, message: text, extra });
+    },
+    retry: { initialRetryTime: 300, retries: 8 },
+  });
+
+  /** A first connection: bounded in time, its failures mapped to unreachable / refused. */
+  async function firstConnect(what: string, connect: () => Promise<void>, abort: () => Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const attempt = connect();
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), deadlineMs);
+    });
+    try {
+      const r = await Promise.race([attempt.then(() => 'ok' as const), timeout]);
+      if (r === 'timeout') {
+        attempt.catch(() => undefined);
+        await abort().catch(() => undefined);
+        throw new KafkaUnreachableError(
+          `Kafka at ${brokersText} did not answer within ${Math.round(deadlineMs / 1000)} s (${what}): start a broker (npm run kafka:start) or set KAFKA_BROKERS`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof KafkaUnreachableError) throw err;
+      await abort().catch(() => undefined);
+      throw mapKafkaError(err, what);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function mapKafkaError(err: unknown, what: string): unknown {
+    switch (classifyKafkaError(err)) {
+      case 'unreachable':
+        return new KafkaUnreachableError(`Kafka at ${brokersText} is unreachable (${what}: ${rootMessage(err)}): start a broker (npm run kafka:start) or set KAFKA_BROKERS`, err);
+      case 'refused':
+        return new KafkaRefusedError(`Kafka at ${brokersText} refused ${what}: ${rootMessage(err)}`, err);
+      default:
+        return err;
+    }
+  }
+
+  let adminPromise: Promise<Admin> | null = null;
+  const getAdmin = (): Promise<Admin> => {
+    if (!adminPromise) {
+      const admin = kafka.admin();
+      adminPromise = firstConnect('admin connection', () => admin.connect(), () => admin.disconnect()).then(() => admin);
+      adminPromise.catch(() => {
+        adminPromise = null; // the next call tries again
+      });
+    }
+    return adminPromise;
+  };
+
+  const topicExists = async (topic: string): Promise<boolean> => (await (await getAdmin()).listTopics()).includes(topic);
+
+  // readLast needs a fetch without a consumer group, which kafkajs only has inside its cluster
+  // object: reached through the client's private factory (kafkajs 2.x, pinned).
+  interface FetchedMessage { offset: string; key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp: string; isControlRecord?: boolean }
+  interface InternalCluster {
+    connect(): Promise<void>;
+    disconnect(): Promise<void>;
+    addTargetTopic(topic: string): Promise<void>;
+    refreshMetadata(): Promise<void>;
+    findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+    findBroker(node: { nodeId: string }): Promise<{
+      fetch(req: object): Promise<{ responses: Array<{ topicName: string; partitions: Array<{ partition: number; messages: FetchedMessage[] }> }> }>;
+    }>;
+  }
+  let readerPromise: Promise<InternalCluster> | null = null;
+  const getReader = (): Promise<InternalCluster> => {
+    if (!readerPromise) {
+      readerPromise = (async () => {
+        const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+        const factory = sym ? (kafka as unknown as Record<symbol, unknown>)[sym] : undefined;
+        if (typeof factory !== 'function') throw new BusError('readLast: this kafkajs version has no cluster factory (needs kafkajs 2.x)', { retriable: false });
+        const cluster = (factory as (o: object) => InternalCluster)({ allowAutoTopicCreation: false });
+        await firstConnect('reader connection', () => cluster.connect(), () => cluster.disconnect());
+        return cluster;
+      })();
+      readerPromise.catch(() => {
+        readerPromise = null;
+      });
+    }
+    return readerPromise;
+  };
+
+  const producers = new Set<Producer>();
+  const consumers = new Set<BusConsumer>();
+
+  const bus: KafkaBus = {
+    kind: 'kafka',
+    description: `kafka ${brokersText}`,
+
+    async ensureTopics(specs: TopicSpec[]): Promise<void> {
+      const admin = await getAdmin();
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length > 0) {
+        try {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((s) => ({
+              topic: s.topic,
+              numPartitions: s.partitions,
+              replicationFactor,
+              configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+          });
+        } catch (err) {
+          const mapped = mapKafkaError(err, `creating topics ${missing.map((s) => s.topic).join(', ')}`);
+          if (mapped instanceof KafkaRefusedError || mapped instanceof KafkaUnreachableError) {
+            throw Object.assign(mapped, {
+              message: `${mapped.message}; create the topics yourself and run with --no-create-topics`,
+            });
+          }
+          // Another process may have created some of them meanwhile: fine if all exist now.
+          const now = new Set(await admin.listTopics());
+          if (!missing.every((s) => now.has(s.topic))) throw err;
+        }
+      }
+      const strict = specs.filter((s) => s.strict);
+      if (strict.length > 0) {
+        const md = await admin.fetchTopicMetadata({ topics: strict.map((s) => s.topic) });
+        for (const s of strict) {
+          const actual = md.topics.find((t) => t.name === s.topic)?.partitions.length ?? 0;
+          if (actual !== s.partitions) {
+            throw new KafkaConfigError(`topic ${s.topic} has ${actual} partitions, ${s.partitions} expected: delete it, or use --partitions ${actual}`);
+          }
+        }
+      }
+    },
+
+    async partitionCount(topic: string): Promise<number> {
+      if (!(await topicExists(topic))) return 0;
+      const md = await (await getAdmin()).fetchTopicMetadata({ topics: [topic] });
+      return md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    },
+
+    createProducer(): BusProducer {
+      const producer = kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        idempotent: false,
+        allowAutoTopicCreation: true,
+      });
+      const toKafka = (m: OutgoingMessage, now: string) => ({
+        key: m.key,
+        value: m.value,
+        headers: m.headers,
+        ...(m.partition === undefined ? {} : { partition: m.partition }),
+        timestamp: m.timestamp === undefined ? now : String(m.timestamp),
+      });
+      return {
+        async connect() {
+          await firstConnect('producer connection', () => producer.connect(), () => producer.disconnect());
+          producers.add(producer);
+        },
+        async send(topic, messages) {
+          const now = String(Date.now());
+          try {
+            await producer.send({ topic, acks: -1, messages: messages.map((m) => toKafka(m, now)) });
+          } catch (err) {
+            throw mapKafkaError(err, `a send to ${topic}`);
+          }
+        },
+        async sendMany(batches) {
+          const now = String(Date.now());
+          try {
+            await producer.sendBatch({
+              acks: -1,
+              topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.messages.map((m) => toKafka(m, now)) })),
+            });
+          } catch (err) {
+            throw mapKafkaError(err, `a send to ${batches.map((b) => b.topic).join(', ')}`);
+          }
+        },
+        async disconnect() {
+          producers.delete(producer);
+          await producer.disconnect();
+        },
+      };
+    },
+
+    createConsumer(opts: ConsumerOptions): BusConsumer {
+      const c = createKafkaConsumer(opts);
+      consumers.add(c);
+      return c;
+    },
+
+    async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
+      const admin = await getAdmin();
+      if (!(await topicExists(topic))) return [];
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets
+        .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+
+    async readLast(topic: string, partition: number): Promise<IncomingMessage | null> {
+      const range = (await bus.topicOffsets(topic)).find((o) => o.partition === partition);
+      if (!range || range.high <= range.low) return null;
+      const cluster = await getReader();
+      await cluster.addTargetTopic(topic);
+      let leaders = cluster.findLeaderForPartitions(topic, [partition]);
+      if (Object.keys(leaders).length === 0) {
+        await cluster.refreshMetadata();
+        leaders = cluster.findLeaderForPartitions(topic, [partition]);
+      }
+      const nodeId = Object.keys(leaders)[0];
+      if (nodeId === undefined) throw new BusError(`readLast: no leader for ${topic}/${partition}`, { retriable: true });
+      const broker = await cluster.findBroker({ nodeId });
+      const maxBytes = 64 * 1024 * 1024;
+      const { responses } = await broker.fetch({
+        maxWaitTime: 0,
+        minBytes: 1,
+        maxBytes,
+        isolationLevel: 1,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: String(range.high - 1), maxBytes }] }],
+      });
+      const fetched = responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition)?.messages ?? [];
+      let last: FetchedMessage | undefined;
+      for (const m of fetched) if (!m.isControlRecord && Number(m.offset) < range.high) last = m;
+      if (!last) return null;
+      return {
+        topic,
+        partition,
+        offset: Number(last.offset),
+        key: last.key ? last.key.toString('utf8') : null,
+        value: last.value ?? EMPTY,
+        headers: toHeaders(last.headers),
+        timestamp: Number(last.timestamp),
+      };
+    },
+
+    async groupOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
+      const admin = await getAdmin();
+      if (!(await topicExists(topic))) return [];
+      const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return (res.find((r) => r.topic === topic)?.partitions ?? [])
+        .map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+
+    async close(): Promise<void> {
+      await Promise.allSettled([...consumers].map((c) => c.stop()));
+      await Promise.allSettled([...producers].map((p) => p.disconnect()));
+      const admin = adminPromise;
+      adminPromise = null;
+      if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
+      const reader = readerPromise;
+      readerPromise = null;
+      if (reader) await reader.then((r) => r.disconnect()).catch(() => undefined);
+    },
+  };
+
+  function createKafkaConsumer(opts: ConsumerOptions): BusConsumer {
+    const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+    let consumer: Consumer | null = null;
+    let running = false;
+    let stopping: Promise<void> | null = null;
+    let generation = 0;
+    let assigned: TopicPartition[] = [];
+    /** The onAssigned of the latest GROUP_JOIN: batches wait for it. */
+    let assignedReady: Promise<void> = Promise.resolve();
+    let heartbeatFn: (() => Promise<void>) | null = null;
+    let relaunchTimer: NodeJS.Timeout | null = null;
+    let relaunches = 0;
+
+    const byTopic = (tps: TopicPartition[]): Array<{ topic: string; partitions: number[] }> => {
+      const m = new Map<string, number[]>();
+      for (const { topic, partition } of tps) {
+        let arr = m.get(topic);
+        if (!arr) m.set(topic, (arr = []));
+        arr.push(partition);
+      }
+      return [...m].map(([topic, partitions]) => ({ topic, partitions }));
+    };
+
+    const report = (err: unknown): void => {
+      if (classifyKafkaError(err) === 'coordinator-starting') return; // retried by kafkajs, not news
+      try {
+        opts.onError?.(err);
+      } catch {
+        // a reporting callback must not break the consumer
+      }
+    };
+
+    const launch = async (onBatch: (batch: Batch) => Promise<void>, first: boolean): Promise<void> => {
+      const c = kafka.consumer({
+        groupId: opts.groupId,
+        partitionAssigners: opts.assignment === 'co-partitioned' ? [coPartitionedAssigner] : [PartitionAssigners.roundRobin],
+        sessionTimeout,
+        heartbeatInterval: Math.max(500, Math.min(3_000, Math.floor(sessionTimeout / 3))),
+        rebalanceTimeout: Math.max(sessionTimeout, 30_000),
+        maxWaitTimeInMs: 500,
+        allowAutoTopicCreation: false,
+        retry: { initialRetryTime: 300, retries: 8 },
+      });
+      consumer = c;
+
+      c.on(c.events.GROUP_JOIN, (event) => {
+        if (consumer !== c) return;
+        generation++;
+        assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, ps]) =>
+          (ps as number[]).map((partition) => ({ topic, partition })),
+        );
+        // kafkajs keeps pauses across a rebalance: start every assignment unpaused.
+        if (assigned.length > 0) c.resume(byTopic(assigned));
+        const tps = assigned.map((tp) => ({ ...tp }));
+        const gen = generation;
+        assignedReady = (async () => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await opts.onAssigned?.(tps);
+              return;
+            } catch (err) {
+              report(err);
+              if (gen !== generation || !running) return;
+              await sleep(Math.min(500 * attempt, 5_000));
+            }
+          }
+        })();
+      });
+
+      c.on(c.events.CRASH, (event) => {
+        if (consumer !== c) return;
+        const { error, restart } = event.payload;
+        if (restart) {
+          report(error); // kafkajs restarts it by itself
+          return;
+        }
+        if (!running) return;
+        if (classifyKafkaError(error) === 'refused') {
+          report(mapKafkaError(error, `consumer group ${opts.groupId}`));
+          return;
+        }
+        report(error);
+        // kafkajs gave up on this consumer: build a new one (a rebalance, then committed offsets).
+        const backoff = Math.min(1_000 * 2 ** relaunches++, 30_000);
+        relaunchTimer = setTimeout(() => {
+          relaunchTimer = null;
+          if (!running) return;
+          void c.disconnect().catch(() => undefined).then(() => (running ? launch(onBatch, false) : undefined)).catch((err: unknown) => {
+            report(err);
+          });
+        }, backoff);
+      });
+
+      const connect = async (): Promise<void> => {
+        await c.connect();
+        await c.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? true });
+      };
+      if (first) await firstConnect(`consumer group ${opts.groupId}`, connect, () => c.disconnect());
+      else await connect();
+
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: (payload) => handleBatch(c, payload, onBatch),
+      });
+      relaunches = 0;
+    };
+
+    const handleBatch = async (c: Consumer, payload: EachBatchPayload, onBatch: (batch: Batch) => Promise<void>): Promise<void> => {
+      const { batch: kb, heartbeat, isStale, isRunning, resolveOffset } = payload;
+      heartbeatFn = heartbeat;
+      // Wait for the assignment's onAssigned (restores, seeks), heartbeating meanwhile.
+      const ready = assignedReady;
+      let done = false;
+      void ready.finally(() => {
+        done = true;
+      });
+      while (!done) {
+        await Promise.race([ready, sleep(1_000)]);
+        if (!done) await heartbeat().catch(() => undefined);
+      }
+      const gen = generation;
+      const stale = (): boolean => !running || consumer !== c || gen !== generation || isStale() || !isRunning();
+      if (stale()) return;
+      if (!assigned.some((tp) => tp.topic === kb.topic && tp.partition === kb.partition)) return;
+      if (kb.messages.length === 0) {
+        resolveOffset(kb.lastOffset()); // only control records: move past them
+        return;
+      }
+      const topic = kb.topic;
+      const partition = kb.partition;
+      const messages: IncomingMessage[] = new Array(kb.messages.length);
+      for (let i = 0; i < kb.messages.length; i++) {
+        const m = kb.messages[i]!;
+        messages[i] = {
+          topic,
+          partition,
+          offset: Number(m.offset),
+          key: m.key ? m.key.toString('utf8') : null,
+          value: m.value ?? EMPTY,
+          headers: toHeaders(m.headers),
+          timestamp: Number(m.timestamp),
+        };
+      }
+      try {
+        await onBatch({ topic, partition, messages, isStale: stale });
+      } catch (err) {
+        // As the memory bus: the same batch again after a backoff. Seek back so the next fetch
+        // starts at its first message (its offsets were not resolved).
+        report(err);
+        if (!stale()) c.seek({ topic, partition, offset: String(messages[0]!.offset) });
+        await sleep(500);
+        await heartbeat().catch(() => undefined);
+        return;
+      }
+      if (!stale()) resolveOffset(kb.lastOffset());
+      await heartbeat().catch(() => undefined);
+    };
+
+    const self: BusConsumer = {
+      async start(onBatch) {
+        if (running) throw new BusError(`consumer ${opts.groupId} already started`, { retriable: false });
+        running = true;
+        try {
+          await launch(onBatch, true);
+        } catch (err) {
+          running = false;
+          consumer = null;
+          throw err;
+        }
+      },
+
+      seek({ topic, partition, offset }) {
+        consumer?.seek({ topic, partition, offset: String(offset) });
+      },
+
+      pause(tps) {
+        if (tps.length > 0) consumer?.pause(byTopic(tps));
+      },
+
+      resume(tps) {
+        if (tps.length > 0) consumer?.resume(byTopic(tps));
+      },
+
+      async commit(offsets) {
+        if (!consumer || offsets.length === 0) return;
+        await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+      },
+
+      async heartbeat() {
+        await heartbeatFn?.().catch(() => undefined);
+      },
+
+      assignment() {
+        return assigned.map((tp) => ({ ...tp }));
+      },
+
+      async stop() {
+        if (stopping) return stopping;
+        if (!running && !consumer) return;
+        running = false;
+        if (relaunchTimer) clearTimeout(relaunchTimer);
+        relaunchTimer = null;
+        const c = consumer;
+        stopping = (async () => {
+          // disconnect() waits for the batch in flight, then leaves the group without committing.
+          await c?.disconnect().catch(() => undefined);
+          consumer = null;
+          assigned = [];
+          heartbeatFn = null;
+          consumers.delete(self);
+        })();
+        await stopping;
+        stopping = null;
+      },
+    };
+    return self;
+  }
+
+  return bus;
+}
