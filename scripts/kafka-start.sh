@@ -3,12 +3,14 @@
 # development and CI on machines without Docker (DESIGN.md, Services). Idempotent: exits 0 at once
 # when 127.0.0.1:9092 already answers. Everything lives under ./.cache/kafka.
 #   KAFKA_HEAP (default -Xmx1g)   KAFKA_START_TIMEOUT_S (default 60)
+#   KAFKA_PORT (default 9092)     KAFKA_CONTROLLER_PORT (default 9093)
+#   KAFKA_CACHE_DIR (default ./.cache/kafka): another one for a second, separate broker
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-CACHE="$ROOT/.cache/kafka"
+CACHE="${KAFKA_CACHE_DIR:-$ROOT/.cache/kafka}"
 HOST=127.0.0.1
-PORT=9092
-CONTROLLER_PORT=9093
+PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 TIMEOUT_S="${KAFKA_START_TIMEOUT_S:-60}"
 
 answers() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }

@@ -3,7 +3,7 @@
 # Its data stays in .cache/kafka/data; delete that folder for a fresh cluster.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PID_FILE="$ROOT/.cache/kafka/kafka.pid"
+PID_FILE="${KAFKA_CACHE_DIR:-$ROOT/.cache/kafka}/kafka.pid"
 TIMEOUT_S="${KAFKA_STOP_TIMEOUT_S:-30}"
 
 if [[ ! -f "$PID_FILE" ]]; then
