@@ -1,0 +1,184 @@
+/**
+ * One snapshot of the whole run, read by both the dashboard and the headless progress lines (STYLE.md:
+ * khaos's `Snapshot()`): engine state, topic throughput and lag, processor and sink figures. Sampled
+ * a few times a second, never per event.
+ */
+import type { Engine, Fixtures } from './engine/types.js';
+import type { FAULT_KINDS } from './engine/types.js';
+import type { Bus } from './kafka/bus.js';
+import type { Database } from './db/types.js';
+import type { EngineDriver } from './pipeline/engine-driver.js';
+import type { Processor } from './pipeline/processor.js';
+import type { Sink } from './pipeline/sink.js';
+import type { RunConfig } from './cli/config.js';
+import type { TopicNames } from './main.js';
+import {
+  DATA_FAULTS, INFRA_FAULTS, createDashboardStore, createThrottledPublisher, emptyDashboardState, pushHistory,
+  type DashboardState, type DashboardStore, type FaultStatus, type TopicStats,
+} from './ui/dashboard-state.js';
+
+export interface MonitorDeps {
+  cfg: RunConfig;
+  bus: Bus;
+  db: Database;
+  runId: string;
+  names: TopicNames;
+  groups: { processor: string; sink: string };
+  engine: Engine;
+  driver: EngineDriver;
+  processor: Processor | null;
+  sink: Sink | null;
+  fixtures: Fixtures;
+  started: number;
+}
+
+export interface Monitor {
+  /** Builds the current state (async: reads offsets from the bus). */
+  sample(): Promise<DashboardState>;
+  setStatus(message: string): void;
+  startProgressLines(intervalMs: number, out: (line: object) => void): void;
+  openDashboard(onCommand: (c: { type: string; fault?: string }) => void): Promise<{ close(): Promise<void> }>;
+  latency(): { p50: number | null; p99: number | null };
+  redelivered(): number;
+  /** True while an infrastructure fault is active (the drain's no-progress clock stops). */
+  faultsActive(): boolean;
+  stop(): void;
+}
+
+const UI_SAMPLE_MS = 200;
+
+export function createMonitor(d: MonitorDeps): Monitor {
+  const layout = d.fixtures.layouts[d.cfg.engine.layout]!;
+  let state: DashboardState = emptyDashboardState(layout, {
+    mode: { bus: d.bus.description, db: d.db.description },
+    runId: d.runId,
+    warp: d.driver.warp,
+  });
+  let status = '';
+  const faultSince = new Map<string, number>();
+  const lastTotals = new Map<string, { total: number; at: number }>();
+  const timers: NodeJS.Timeout[] = [];
+  let sampling = false;
+
+  const topicList: { topic: string; group: string }[] = [
+    { topic: d.names.foot, group: d.groups.processor },
+    { topic: d.names.shelf, group: d.groups.processor },
+    { topic: d.names.clean, group: d.groups.sink },
+    { topic: d.names.pos, group: d.groups.sink },
+    { topic: d.names.visits, group: d.groups.sink },
+    { topic: d.names.rejected, group: d.groups.sink },
+  ];
+
+  const topicStats = async (now: number): Promise<TopicStats[]> => {
+    const out: TopicStats[] = [];
+    for (const { topic, group } of topicList) {
+      const offsets = await d.bus.topicOffsets(topic);
+      const committed = await d.bus.groupOffsets(group, topic);
+      const total = offsets.reduce((a, o) => a + o.high, 0);
+      let lag = 0;
+      for (const o of offsets) {
+        const c = committed.find((x) => x.partition === o.partition);
+        lag += o.high - (c && c.offset >= 0 ? c.offset : o.low);
+      }
+      const prev = lastTotals.get(topic);
+      const rate = prev && now > prev.at ? ((total - prev.total) * 1000) / (now - prev.at) : 0;
+      lastTotals.set(topic, { total, at: now });
+      const before = state.topics.find((t) => t.topic === topic);
+      out.push({ topic, ratePerSec: Math.round(rate), total, lag: [{ group, lag }], history: pushHistory(before?.history ?? [], Math.round(rate)) });
+    }
+    return out;
+  };
+
+  const sample = async (): Promise<DashboardState> => {
+    const now = Date.now();
+    const snap = d.engine.snapshot();
+    const p = d.processor?.stats();
+    const lat = d.sink?.stats().latency;
+    const faults: FaultStatus[] = [
+      ...DATA_FAULTS.map((name) => {
+        const rate = snap.faults[name as (typeof FAULT_KINDS)[number]] ?? 0;
+        if (rate > 0 && !faultSince.has(name)) faultSince.set(name, now);
+        if (rate === 0) faultSince.delete(name);
+        return { name, kind: 'data' as const, active: rate > 0, rate, sinceMs: faultSince.get(name) };
+      }),
+      ...INFRA_FAULTS.map((name) => ({ name, kind: 'infra' as const, active: false })),
+    ];
+    const visitsClosed = p?.visitsClosed ?? 0;
+    state = {
+      header: { mode: state.header.mode, simTimeMs: snap.simTimeMs, warp: d.driver.warp, ratePerMin: snap.ratePerMin, paused: snap.paused, runId: d.runId },
+      floor: { layout, customers: snap.customers, lanes: snap.lanes },
+      carts: snap.carts,
+      topics: await topicStats(now),
+      rejected: { latest: p?.latestRejected ?? [], byCode: p?.byCode ?? {} },
+      kpis: {
+        revenueCents: p?.revenueCents ?? 0,
+        transactions: p?.transactions ?? 0,
+        conversion: visitsClosed > 0 ? (p?.purchasedVisits ?? 0) / visitsClosed : 0,
+        avgBasketCents: p && p.transactions > 0 ? Math.round(p.revenueCents / p.transactions) : 0,
+        avgBasketItems: p && p.transactions > 0 ? Math.round((p.itemsSold / p.transactions) * 10) / 10 : 0,
+        latencyP50Ms: lat?.p50 ?? 0,
+        latencyP99Ms: lat?.p99 ?? 0,
+      },
+      faults,
+      status: { message: status || undefined, draining: d.driver.stopping },
+    };
+    return state;
+  };
+
+  return {
+    sample,
+    setStatus(message: string): void { status = message; },
+    startProgressLines(intervalMs, out): void {
+      timers.push(setInterval(() => {
+        if (sampling) return;
+        sampling = true;
+        sample().then((s) => {
+          const elapsed = (Date.now() - d.started) / 1000;
+          const p = d.processor?.stats();
+          const lag: Record<string, number> = {};
+          for (const t of s.topics) for (const l of t.lag) lag[l.group] = (lag[l.group] ?? 0) + l.lag;
+          out({
+            type: 'progress',
+            elapsed_s: Math.round(elapsed * 10) / 10,
+            sim_time: new Date(s.header.simTimeMs).toISOString(),
+            produced: d.engine.produced,
+            accepted: p?.accepted ?? null,
+            rejected: p?.rejected ?? null,
+            redelivered: p?.redelivered ?? null,
+            transactions: s.kpis.transactions,
+            revenue_cents: s.kpis.revenueCents,
+            in_store: s.floor.customers.length,
+            events_per_sec: elapsed > 0 ? Math.round(d.engine.produced / elapsed) : 0,
+            lag,
+            latency_ms: { p50: s.kpis.latencyP50Ms, p99: s.kpis.latencyP99Ms },
+          });
+        }).catch(() => undefined).finally(() => { sampling = false; });
+      }, intervalMs));
+    },
+    async openDashboard(onCommand) {
+      const { renderDashboard } = await import('./ui/render-dashboard.js');
+      const store: DashboardStore = createDashboardStore(state);
+      const throttled = createThrottledPublisher(store, UI_SAMPLE_MS);
+      timers.push(setInterval(() => {
+        if (sampling) return;
+        sampling = true;
+        sample().then((s) => throttled.offer(s)).catch(() => undefined).finally(() => { sampling = false; });
+      }, UI_SAMPLE_MS));
+      const ui = renderDashboard({ store, onCommand });
+      return {
+        async close() {
+          throttled.stop();
+          ui.unmount();
+          await ui.waitUntilExit().catch(() => undefined);
+        },
+      };
+    },
+    latency() {
+      const l = d.sink?.stats().latency;
+      return { p50: l?.p50 ?? null, p99: l?.p99 ?? null };
+    },
+    redelivered(): number { return d.processor?.stats().redelivered ?? 0; },
+    faultsActive(): boolean { return false; },
+    stop(): void { for (const t of timers) clearInterval(t); timers.length = 0; },
+  };
+}

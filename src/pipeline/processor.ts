@@ -1,0 +1,246 @@
+/**
+ * The processor's consumer loop around its pure core (processor-core.ts): one consumer group over
+ * both raw topics with co-partitioned assignment, pair state restored from snapshots, outputs
+ * published in order, and checkpoints (outputs acknowledged → snapshots acknowledged → offsets
+ * committed) about once a second (DESIGN.md, Processor state).
+ */
+import type { Bus, BusConsumer, BusProducer, IncomingMessage, TopicPartition } from '../kafka/bus.js';
+import { createPublisher, type Publisher } from '../kafka/publisher.js';
+import type { Fixtures } from '../engine/types.js';
+import { createProcessorCore, type PairState } from './processor-core.js';
+import { decodePairState, encodePairState } from './snapshot-codec.js';
+import { HEADERS, type ProcessorOutput } from './types.js';
+import type { DeadLetter } from '../ui/dashboard-state.js';
+
+export interface ProcessorTopics { foot: string; shelf: string; clean: string; pos: string; visits: string; rejected: string; state: string }
+
+export interface ProcessorOptions {
+  bus: Bus;
+  groupId: string;
+  topics: ProcessorTopics;
+  fixtures: Fixtures;
+  /** Wall time between checkpoints (default 1 000 ms). */
+  checkpointIntervalMs?: number;
+  /** Messages between checkpoints at most (default 50 000). */
+  checkpointEvery?: number;
+  sessionTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface ProcessorStats {
+  consumed: number;
+  accepted: number;
+  rejected: number;
+  redelivered: number;
+  stale: number;
+  byCode: Record<string, number>;
+  transactions: number;
+  revenueCents: number;
+  itemsSold: number;
+  visitsClosed: number;
+  purchasedVisits: number;
+  checkpoints: number;
+  latestRejected: DeadLetter[];
+  pairs: number;
+}
+
+export interface Processor {
+  start(): Promise<void>;
+  /** Checkpoints and leaves the group. */
+  stop(): Promise<void>;
+  /** Thrown away at once: no checkpoint, no commit (a crash, for tests and fault injection). */
+  crash(): Promise<void>;
+  /** Takes a checkpoint now (tests). */
+  checkpoint(): Promise<void>;
+  stats(): ProcessorStats;
+}
+
+interface Pair { state: PairState; next: { foot: number; shelf: number }; paused: 'foot' | 'shelf' | null }
+
+const RING = 50;
+
+export function createProcessor(opts: ProcessorOptions): Processor {
+  const now = opts.now ?? Date.now;
+  const t = opts.topics;
+  const interval = opts.checkpointIntervalMs ?? 1_000;
+  const every = opts.checkpointEvery ?? 50_000;
+  const core = createProcessorCore({ catalog: opts.fixtures.catalog, discounts: opts.fixtures.discounts, fixturesHash: opts.fixtures.hash, now });
+  const pairs = new Map<number, Pair>();
+  const stats: ProcessorStats = {
+    consumed: 0, accepted: 0, rejected: 0, redelivered: 0, stale: 0, byCode: {}, transactions: 0, revenueCents: 0,
+    itemsSold: 0, visitsClosed: 0, purchasedVisits: 0, checkpoints: 0, latestRejected: [], pairs: 0,
+  };
+  let consumer: BusConsumer | null = null;
+  let producer: BusProducer | null = null;
+  let publisher: Publisher | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let sinceCheckpoint = 0;
+  let lastCheckpoint = now();
+  let chain: Promise<unknown> = Promise.resolve();
+  let generation = 0;
+
+  /** One thing at a time touches pair state: batches, assignments and checkpoints are serialised. */
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  const route = (outs: ProcessorOutput[]): void => {
+    for (const o of outs) {
+      switch (o.kind) {
+        case 'redelivered': stats.redelivered++; continue;
+        case 'stale': stats.stale++; continue;
+        case 'clean': stats.accepted++; publisher!.enqueue(t.clean, o); break;
+        case 'dead_letter': {
+          const code = o.headers[HEADERS.errorCode] ?? 'unknown';
+          stats.rejected++;
+          stats.byCode[code] = (stats.byCode[code] ?? 0) + 1;
+          stats.latestRejected.push({ at: o.headers[HEADERS.rejectedAt] ?? new Date(now()).toISOString(), topic: o.headers[HEADERS.sourceTopic] ?? '', code, reason: o.headers[HEADERS.errorReason] ?? '' });
+          if (stats.latestRejected.length > RING) stats.latestRejected.splice(0, stats.latestRejected.length - RING);
+          publisher!.enqueue(t.rejected, o);
+          break;
+        }
+        case 'pos': {
+          const tx = JSON.parse(o.value.toString('utf8')) as { total: number; items: { quantity: number }[] };
+          stats.transactions++;
+          stats.revenueCents += Math.round(tx.total * 100);
+          for (const it of tx.items) stats.itemsSold += it.quantity;
+          publisher!.enqueue(t.pos, o);
+          break;
+        }
+        case 'visit': {
+          stats.visitsClosed++;
+          if (o.value.includes('"status":"purchased"')) stats.purchasedVisits++;
+          publisher!.enqueue(t.visits, o);
+          break;
+        }
+      }
+    }
+  };
+
+  const restore = async (p: number): Promise<Pair> => {
+    const last = await opts.bus.readLast(t.state, p);
+    if (last) {
+      const { state, offsets } = decodePairState(last.value);
+      return { state, next: { foot: offsets.foot, shelf: offsets.shelf }, paused: null };
+    }
+    return { state: core.newPairState(), next: { foot: 0, shelf: 0 }, paused: null };
+  };
+
+  const onAssigned = (assigned: TopicPartition[]): Promise<void> => serial(async () => {
+    const owned = new Set(assigned.filter((a) => a.topic === t.foot || a.topic === t.shelf).map((a) => a.partition));
+    for (const p of [...pairs.keys()]) if (!owned.has(p)) pairs.delete(p);
+    const c = consumer;
+    if (!c) return;
+    for (const p of owned) {
+      if (!pairs.has(p)) {
+        const pair = await restore(p);
+        pairs.set(p, pair);
+        await c.heartbeat().catch(() => undefined);
+      }
+      const pair = pairs.get(p)!;
+      c.seek({ topic: t.foot, partition: p, offset: pair.next.foot });
+      c.seek({ topic: t.shelf, partition: p, offset: pair.next.shelf });
+      pair.paused = null;
+    }
+    // Paused partitions stay paused across a rebalance: resume everything, re-derive pauses.
+    c.resume(assigned);
+    for (const p of owned) applyPause(c, p, pairs.get(p)!);
+    stats.pairs = pairs.size;
+  });
+
+  const applyPause = (c: BusConsumer, p: number, pair: Pair): void => {
+    const hint = core.pauseHint(pair.state);
+    if (hint === pair.paused) return;
+    if (pair.paused) c.resume([{ topic: pair.paused === 'foot' ? t.foot : t.shelf, partition: p }]);
+    if (hint) c.pause([{ topic: hint === 'foot' ? t.foot : t.shelf, partition: p }]);
+    pair.paused = hint;
+  };
+
+  const checkpointNow = async (): Promise<void> => {
+    const c = consumer;
+    if (!c || !publisher || pairs.size === 0) return;
+    const gen = generation;
+    await publisher.flush();
+    const owned = new Set(c.assignment().map((a) => a.partition));
+    const snaps = [...pairs.entries()].filter(([p]) => owned.has(p));
+    for (const [p, pair] of snaps) {
+      publisher.enqueue(t.state, { key: String(p), partition: p, value: encodePairState(pair.state, pair.next), headers: {} });
+    }
+    await publisher.flush();
+    if (gen !== generation || consumer !== c) return; // crashed or rebalanced meanwhile: no commit
+    await c.commit(snaps.flatMap(([p, pair]) => [
+      { topic: t.foot, partition: p, offset: pair.next.foot },
+      { topic: t.shelf, partition: p, offset: pair.next.shelf },
+    ]));
+    sinceCheckpoint = 0;
+    lastCheckpoint = now();
+    stats.checkpoints++;
+  };
+
+  const onBatch = (batch: { topic: string; partition: number; messages: IncomingMessage[]; isStale(): boolean }): Promise<void> => serial(async () => {
+    const c = consumer;
+    const pair = pairs.get(batch.partition);
+    if (!c || !pair) return;
+    const side = batch.topic === t.foot ? 'foot' : 'shelf';
+    for (const msg of batch.messages) {
+      if (batch.isStale()) break;
+      if (msg.offset < pair.next[side]) continue;
+      stats.consumed++;
+      route(core.handle(pair.state, side, msg));
+      pair.next[side] = msg.offset + 1;
+      sinceCheckpoint++;
+    }
+    applyPause(c, batch.partition, pair);
+    if (sinceCheckpoint >= every || now() - lastCheckpoint >= interval) await checkpointNow();
+  });
+
+  return {
+    async start(): Promise<void> {
+      generation++;
+      producer = opts.bus.createProducer();
+      await producer.connect();
+      publisher = createPublisher({ producer });
+      consumer = opts.bus.createConsumer({
+        groupId: opts.groupId,
+        topics: [t.foot, t.shelf],
+        assignment: 'co-partitioned',
+        fromBeginning: true,
+        onAssigned,
+        sessionTimeoutMs: opts.sessionTimeoutMs,
+      });
+      await consumer.start(onBatch);
+      timer = setInterval(() => {
+        if (sinceCheckpoint > 0 && now() - lastCheckpoint >= interval) serial(checkpointNow).catch(() => undefined);
+      }, interval);
+    },
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await serial(checkpointNow);
+      await consumer?.stop();
+      consumer = null;
+      await publisher?.flush();
+      await producer?.disconnect();
+      producer = null;
+      publisher = null;
+      pairs.clear();
+    },
+    async crash(): Promise<void> {
+      generation++;
+      if (timer) clearInterval(timer);
+      timer = null;
+      const c = consumer;
+      consumer = null;
+      await c?.stop();
+      await publisher?.flush().catch(() => undefined);
+      await producer?.disconnect().catch(() => undefined);
+      producer = null;
+      publisher = null;
+      pairs.clear();
+    },
+    checkpoint: () => serial(checkpointNow),
+    stats: () => ({ ...stats, latestRejected: [...stats.latestRejected], byCode: { ...stats.byCode } }),
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The sink: consumes clean_events, pos_transactions, visits and rejected_events; batches by size and
+ * time; writes each batch in one database transaction; commits offsets only after it (DESIGN.md,
+ * Promises). Inserts are idempotent, so a redelivered batch changes nothing.
+ */
+import type { Bus, BusConsumer, IncomingMessage, TopicPartitionOffset } from '../kafka/bus.js';
+import type { Database, SinkBatch } from '../db/types.js';
+import { rejectedRow, stagingRow, transactionRow, visitRow } from '../db/rows.js';
+import { HEADERS } from './types.js';
+import { createLatencyHistogram } from './latency.js';
+
+export interface SinkTopics { clean: string; pos: string; visits: string; rejected: string }
+
+export interface SinkOptions {
+  bus: Bus;
+  db: Database;
+  groupId: string;
+  topics: SinkTopics;
+  /** Rows per database transaction (default 2 000). */
+  maxBatch?: number;
+  /** Longest a row waits for its batch, ms (default 50). */
+  lingerMs?: number;
+  /** Called when a write fails; the sink retries with backoff (a database outage pauses, never drops). */
+  onError?: (err: unknown) => void;
+  now?: () => number;
+}
+
+export interface SinkStats {
+  written: number;
+  batches: number;
+  failedWrites: number;
+  latency: { p50: number | null; p99: number | null; count: number };
+  lastCommitAt: number;
+}
+
+export interface Sink {
+  start(): Promise<void>;
+  /** Writes what is buffered, commits, and leaves the group. */
+  stop(): Promise<void>;
+  /** Tears the consumer down without flushing or committing (a crash, for tests and fault injection). */
+  crash(): Promise<void>;
+  stats(): SinkStats;
+}
+
+export function createSink(opts: SinkOptions): Sink {
+  const maxBatch = opts.maxBatch ?? 2_000;
+  const lingerMs = opts.lingerMs ?? 50;
+  const now = opts.now ?? Date.now;
+  const latency = createLatencyHistogram();
+  let consumer: BusConsumer | null = null;
+  let pending: SinkBatch = emptyBatch();
+  let pendingRows = 0;
+  let producedAts: number[] = [];
+  let offsets = new Map<string, TopicPartitionOffset>();
+  let oldest = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let flushing: Promise<void> | null = null;
+  let written = 0;
+  let batches = 0;
+  let failedWrites = 0;
+  let lastCommitAt = 0;
+  let stopped = false;
+
+  const add = (msg: IncomingMessage): void => {
+    const t = msg.topic;
+    if (t === opts.topics.clean) pending.staging.push(stagingRow(msg));
+    else if (t === opts.topics.rejected) pending.rejected.push(rejectedRow(msg));
+    else if (t === opts.topics.pos) pending.transactions.push(transactionRow(msg));
+    else if (t === opts.topics.visits) pending.visits.push(visitRow(msg));
+    else return;
+    pendingRows++;
+    const p = Number(msg.headers[HEADERS.producedAt]);
+    if (t === opts.topics.clean || t === opts.topics.rejected) {
+      if (Number.isFinite(p)) producedAts.push(p);
+    }
+    offsets.set(`${msg.topic}\u0000${msg.partition}`, { topic: msg.topic, partition: msg.partition, offset: msg.offset + 1 });
+  };
+
+  const flush = async (): Promise<void> => {
+    while (flushing) await flushing.catch(() => undefined);
+    if (pendingRows === 0) return;
+    const batch = pending;
+    const commits = [...offsets.values()];
+    const samples = producedAts;
+    pending = emptyBatch();
+    pendingRows = 0;
+    producedAts = [];
+    offsets = new Map();
+    flushing = (async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await opts.db.writeBatch(batch);
+          break;
+        } catch (err) {
+          failedWrites++;
+          opts.onError?.(err);
+          if (stopped && attempt > 3) throw err;
+          await delay(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
+        }
+      }
+      const committedAt = now();
+      for (const p of samples) latency.record(committedAt - p);
+      written += batch.staging.length + batch.rejected.length + batch.transactions.length + batch.visits.length;
+      batches++;
+      if (consumer) await consumer.commit(commits);
+      lastCommitAt = committedAt;
+    })();
+    try {
+      await flushing;
+    } finally {
+      flushing = null;
+    }
+  };
+
+  const scheduleLinger = (): void => {
+    if (timer || pendingRows === 0) return;
+    timer = setTimeout(() => {
+      timer = null;
+      flush().catch((e: unknown) => opts.onError?.(e));
+    }, Math.max(0, lingerMs - (now() - oldest)));
+  };
+
+  return {
+    async start(): Promise<void> {
+      stopped = false;
+      consumer = opts.bus.createConsumer({
+        groupId: opts.groupId,
+        topics: [opts.topics.clean, opts.topics.pos, opts.topics.visits, opts.topics.rejected],
+        fromBeginning: true,
+      });
+      await consumer.start(async (batch) => {
+        if (pendingRows === 0) oldest = now();
+        for (const m of batch.messages) {
+          add(m);
+          if (pendingRows >= maxBatch) await flush();
+          if (batch.isStale()) break;
+        }
+        scheduleLinger();
+      });
+    },
+    async stop(): Promise<void> {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await flush();
+      stopped = true;
+      await consumer?.stop();
+      consumer = null;
+    },
+    async crash(): Promise<void> {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      const c = consumer;
+      consumer = null; // an in-flight flush must not commit for a dead member
+      pending = emptyBatch();
+      pendingRows = 0;
+      producedAts = [];
+      offsets = new Map();
+      await c?.stop();
+    },
+    stats(): SinkStats {
+      return {
+        written, batches, failedWrites, lastCommitAt,
+        latency: { p50: latency.percentile(50), p99: latency.percentile(99), count: latency.count },
+      };
+    },
+  };
+}
+
+function emptyBatch(): SinkBatch {
+  return { staging: [], rejected: [], transactions: [], visits: [] };
+}
+
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
