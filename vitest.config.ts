@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Starts a local Kafka broker (npm run kafka:start) when none answers, so `npm test` needs no extra step.
+    globalSetup: ['test/kafka-global-setup.ts'],
   },
 });
