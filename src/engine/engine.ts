@@ -20,6 +20,7 @@
 import { resolveEngineConfig } from './config.js';
 import type { ResolvedEngineConfig } from './config.js';
 import { EventHeap } from './event-heap.js';
+import { Floor } from './floor.js';
 import { IsoClock } from './iso-time.js';
 import { Rng, STREAM } from './random.js';
 import { curveFactor } from './traffic-curve.js';
@@ -168,6 +169,7 @@ class StoreEngine implements Engine {
   private readonly lanes: Lane[];
   private readonly sharedFifo = new Fifo();
   private readonly checkoutPoint: GridPoint;
+  private readonly floor: Floor;
 
   // Clock and counters.
   private now: number;
@@ -210,6 +212,7 @@ class StoreEngine implements Engine {
     if (f.customers.length === 0) throw new Error('fixtures: the customer pool is empty');
     if (layout.doors.length === 0) throw new Error(`layout ${layout.name}: no doors`);
     this.layout = layout;
+    this.floor = new Floor(layout);
     this.storeJson = JSON.stringify(layout.store_id);
 
     this.rng = new Rng(config.seed, STREAM.behaviour);
@@ -247,9 +250,9 @@ class StoreEngine implements Engine {
       fifo: config.queueDiscipline === 'shared' ? this.sharedFifo : new Fifo(),
     }));
     if (this.lanes.length > 0) {
-      let sx = 0, sy = 0;
-      for (const l of this.lanes) { const p = l.queuePts[l.queuePts.length - 1] ?? l.at; sx += p.x; sy += p.y; }
-      this.checkoutPoint = { x: Math.round(sx / this.lanes.length), y: Math.round(sy / this.lanes.length) };
+      // Customers head for the first lane's queue tail and pick their lane on arrival there.
+      const l = this.lanes[0]!;
+      this.checkoutPoint = l.queuePts[l.queuePts.length - 1] ?? l.at;
     } else {
       this.checkoutPoint = this.doors[0]!;
     }
@@ -290,7 +293,7 @@ class StoreEngine implements Engine {
       if (this.pHead === this.pTail) this.pHead = this.pTail = 0;
       if (n >= maxEvents || this.steps >= untilStep) return n;
       const t = heap.peekTime();
-      if (t > untilMs) break;
+      if (t > untilMs || t === Infinity) break;
       while (this.nextMarker <= t) {
         emit({ kind: 'watermark', atMs: this.nextMarker });
         this.nextMarker += mi;
@@ -547,8 +550,7 @@ class StoreEngine implements Engine {
     for (let i = 0; i < list.length - 1; i++) {
       let best = i, bestD = Infinity;
       for (let j = i; j < list.length; j++) {
-        const a = this.shelfAccess[this.itemShelf[list[j]!]!]!;
-        const d = Math.abs(a.x - x) + Math.abs(a.y - y);
+        const d = this.floor.distance(x, y, this.shelfAccess[this.itemShelf[list[j]!]!]!);
         if (d < bestD) { bestD = d; best = j; }
       }
       const tmp = list[i]!; list[i] = list[best]!; list[best] = tmp;
@@ -677,8 +679,7 @@ class StoreEngine implements Engine {
     const [x, y] = this.position(v, t);
     let best = 0, bestD = Infinity;
     for (let i = 0; i < this.doors.length; i++) {
-      const d = this.doors[i]!;
-      const dist = Math.abs(d.x - x) + Math.abs(d.y - y);
+      const dist = this.floor.distance(x, y, this.doors[i]!);
       if (dist < bestD) { bestD = dist; best = i; }
     }
     const arrive = this.moveTo(v, this.doors[best]!, t, 'leaving');
@@ -745,12 +746,12 @@ class StoreEngine implements Engine {
     this.heap.push(t, kind, v, v.token);
   }
 
-  /** Starts a walk to `to` (Manhattan path, x first); returns the arrival time. */
+  /** Starts a walk to `to` along the floor's shortest path; returns the arrival time. */
   private moveTo(v: Visit, to: GridPoint, t: number, state: CustomerState): number {
     const [x, y] = this.position(v, t);
     v.x0 = x; v.y0 = y; v.x1 = to.x; v.y1 = to.y;
     v.moveStart = t;
-    v.moveEnd = t + (Math.abs(to.x - x) + Math.abs(to.y - y)) * this.config.walkMsPerCell;
+    v.moveEnd = t + this.floor.distance(x, y, to) * this.config.walkMsPerCell;
     v.state = state;
     return v.moveEnd;
   }
@@ -758,11 +759,9 @@ class StoreEngine implements Engine {
   private position(v: Visit, t: number): [number, number] {
     if (t >= v.moveEnd || v.moveEnd <= v.moveStart) return [v.x1, v.y1];
     if (t <= v.moveStart) return [v.x0, v.y0];
-    const dx = v.x1 - v.x0, dy = v.y1 - v.y0;
-    const total = Math.abs(dx) + Math.abs(dy);
-    const d = Math.round(((t - v.moveStart) / (v.moveEnd - v.moveStart)) * total);
-    if (d <= Math.abs(dx)) return [v.x0 + Math.sign(dx) * d, v.y0];
-    return [v.x1, v.y0 + Math.sign(dy) * (d - Math.abs(dx))];
+    const total = (v.moveEnd - v.moveStart) / Math.max(1, this.config.walkMsPerCell);
+    const d = Math.floor(((t - v.moveStart) / (v.moveEnd - v.moveStart)) * total);
+    return this.floor.along(v.x0, v.y0, { x: v.x1, y: v.y1 }, d);
   }
 
   // -------------------------------------------------------------------------------------------
