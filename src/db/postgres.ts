@@ -11,7 +11,7 @@ import { runPatchColumns } from './run-columns.js';
 import { RUNS_WITH_ROWS_SQL, rebuildRun } from './rebuild.js';
 import { RUN_TABLES } from './types.js';
 import type { Database, RunContents, RunCounts, RunRow, RunTable, SinkBatch, WarehouseCounts } from './types.js';
-import { dimDateRow, dimensionRows, factsOf } from './warehouse.js';
+import { dimDateRow, dimensionRows, factsOf, totalsOf } from './warehouse.js';
 import type { Facts } from './warehouse.js';
 import type { VisitStatus } from '../engine/types.js';
 
@@ -51,14 +51,18 @@ const INSERT_FACT_SALES = `INSERT INTO fact_sales (run_id, transaction_id, line_
     lane, payment_method, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
   SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::timestamptz[], $6::smallint[], $7::text[], $8::text[], $9::text[],
     $10::integer[], $11::text[], $12::integer[], $13::bigint[], $14::double precision[], $15::bigint[], $16::bigint[])
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT DO NOTHING RETURNING run_id, transaction_id, line_no`;
 
 const INSERT_FACT_VISITS = `INSERT INTO fact_visits (run_id, visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items,
     cart_value_cents, status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[], $7::smallint[], $8::timestamptz[],
     $9::bigint[], $10::integer[], $11::bigint[], $12::text[], $13::integer[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::bigint[],
     $18::text[])
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT DO NOTHING RETURNING run_id, visit_id`;
+
+const UPSERT_TOTALS = `INSERT INTO report_totals AS t (run_id, dimension, member, n, units, value)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+  ON CONFLICT (run_id, dimension, member) DO UPDATE SET n = t.n + excluded.n, units = t.units + excluded.units, value = t.value + excluded.value`;
 
 const INSERT_DIM_DATE = `INSERT INTO dim_date (date_key, date, iso_week, iso_weekday, weekday_name, day_of_month, month, quarter, year, is_weekend)
   SELECT * FROM unnest($1::integer[], $2::date[], $3::text[], $4::smallint[], $5::text[], $6::smallint[], $7::smallint[], $8::smallint[],
@@ -186,7 +190,8 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
     return prices;
   }
 
-  async function insertFacts(c: pg.PoolClient, facts: Facts): Promise<void> {
+  /** Inserts facts, then adds what was new (and `accepted` new staging rows) to report_totals. */
+  async function insertFacts(c: pg.PoolClient, facts: Facts, accepted?: Map<string, number>): Promise<void> {
     const days = [...facts.dateKeys].filter((k) => !knownDays.has(k)).map(dimDateRow);
     if (days.length > 0) {
       await c.query(INSERT_DIM_DATE, columns(days, [
@@ -194,19 +199,33 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
         (d) => d.quarter, (d) => d.year, (d) => d.is_weekend,
       ]));
     }
+    let newSales = facts.sales;
+    let newVisits = facts.visits;
     if (facts.sales.length > 0) {
-      await c.query(INSERT_FACT_SALES, columns(facts.sales, [
+      const inserted = await c.query(INSERT_FACT_SALES, columns(facts.sales, [
         (f) => f.run_id, (f) => f.transaction_id, (f) => f.line_no, (f) => f.date_key, (f) => f.sold_at, (f) => f.sale_hour, (f) => f.item_id,
         (f) => f.customer_id, (f) => f.store_id, (f) => f.lane, (f) => f.payment_method, (f) => f.quantity, (f) => f.unit_price_cents,
         (f) => f.discount_rate, (f) => f.discount_cents, (f) => f.total_cents,
       ]));
+      if (inserted.rows.length < facts.sales.length) {
+        const keys = new Set((inserted.rows as Rec[]).map((r) => `${String(r.run_id)}\u0000${String(r.transaction_id)}\u0000${num(r.line_no)}`));
+        newSales = facts.sales.filter((f) => keys.has(`${f.run_id}\u0000${f.transaction_id}\u0000${f.line_no}`));
+      }
     }
     if (facts.visits.length > 0) {
-      await c.query(INSERT_FACT_VISITS, columns(facts.visits, [
+      const inserted = await c.query(INSERT_FACT_VISITS, columns(facts.visits, [
         (f) => f.run_id, (f) => f.visit_id, (f) => f.customer_id, (f) => f.store_id, (f) => f.date_key, (f) => f.entry_at, (f) => f.entry_hour,
         (f) => f.exit_at, (f) => f.dwell_ms, (f) => f.items, (f) => f.cart_value_cents, (f) => f.status, (f) => f.lane, (f) => f.payment_method,
         (f) => f.queue_joined_at, (f) => f.service_started_at, (f) => f.queue_wait_ms, (f) => f.transaction_id,
       ]));
+      if (inserted.rows.length < facts.visits.length) {
+        const keys = new Set((inserted.rows as Rec[]).map((r) => `${String(r.run_id)}\u0000${String(r.visit_id)}`));
+        newVisits = facts.visits.filter((f) => keys.has(`${f.run_id}\u0000${f.visit_id}`));
+      }
+    }
+    const totals = totalsOf(newSales, newVisits, accepted);
+    if (totals.length > 0) {
+      await c.query(UPSERT_TOTALS, columns(totals, [(t) => t.run_id, (t) => t.dimension, (t) => t.member, (t) => t.n, (t) => t.units, (t) => t.value]));
     }
   }
 
@@ -228,11 +247,16 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
       if (staging.length + rejected.length + transactions.length + visits.length === 0) return;
       let days = null as Set<number> | null;
       await tx(async (c) => {
+        const accepted = new Map<string, number>();
         if (staging.length > 0) {
-          await c.query(INSERT_STAGING, columns(staging, [
+          const single = staging.every((r) => r.run_id === staging[0]!.run_id);
+          // One run per batch (the usual case): the row count says how many were new; else ask which.
+          const res = await c.query(warehouse && !single ? `${INSERT_STAGING} RETURNING run_id` : INSERT_STAGING, columns(staging, [
             (r) => r.run_id, (r) => r.event_id, (r) => r.seq, (r) => r.topic, (r) => r.event_type, (r) => r.customer_id, (r) => r.visit_id,
             (r) => isoUtc(r.event_time), (r) => r.payload,
           ]));
+          if (single) accepted.set(staging[0]!.run_id, res.rowCount ?? 0);
+          else for (const r of res.rows as Rec[]) accepted.set(String(r.run_id), (accepted.get(String(r.run_id)) ?? 0) + 1);
         }
         if (rejected.length > 0) {
           await c.query(INSERT_REJECTED, columns(rejected, [
@@ -261,10 +285,10 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
             (v) => v.stale,
           ]));
         }
-        if (warehouse && transactions.length + visits.length > 0) {
+        if (warehouse) {
           const book = visits.length > 0 ? await pricesFor(c, visitItems(visits)) : new Map<string, number>();
           const facts = factsOf(transactions, visits, (id) => book.get(id));
-          await insertFacts(c, facts);
+          await insertFacts(c, facts, accepted);
           days = facts.dateKeys;
         }
       });
@@ -300,7 +324,7 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
           return rebuildRun({
             all: async (sql, params) => (await c.query(numberPlaceholders(sql), params)).rows as Rec[],
             run: async (sql, params) => { await c.query(numberPlaceholders(sql), params); },
-            insertFacts: async (facts) => { await insertFacts(c, facts); written.push(...facts.dateKeys); },
+            insertFacts: async (facts, accepted) => { await insertFacts(c, facts, accepted); written.push(...facts.dateKeys); },
             listPrice: (item) => book.get(item),
             page: 20_000,
           }, id);

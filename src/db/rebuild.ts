@@ -4,7 +4,7 @@
  * functions the streaming path uses (warehouse.ts), and write the facts. Runs inside one transaction
  * per run, which the dialect opens.
  */
-import { itemFromRecord, transactionFromRecord, visitFromRecord } from './decode.js';
+import { itemFromRecord, num, transactionFromRecord, visitFromRecord } from './decode.js';
 import { factsOf } from './warehouse.js';
 import type { Facts } from './warehouse.js';
 import type { TransactionItemRow, TransactionRow } from './types.js';
@@ -17,8 +17,11 @@ export interface RebuildStore {
   all(sql: string, params: unknown[]): Promise<Rec[]>;
   /** Writes, with `?` placeholders. */
   run(sql: string, params: unknown[]): Promise<void>;
-  /** Inserts facts and their dim_date days, ON CONFLICT DO NOTHING (the streaming path's own insert). */
-  insertFacts(facts: Facts): Promise<void>;
+  /**
+   * Inserts facts and their dim_date days, ON CONFLICT DO NOTHING, and adds the new ones (and
+   * `accepted` staging rows per run) to report_totals: the streaming path's own insert.
+   */
+  insertFacts(facts: Facts, accepted?: Map<string, number>): Promise<void>;
   /** An item's list price in cents, from dim_product. */
   listPrice(itemId: string): number | undefined;
   /** Rows per page read back. */
@@ -26,12 +29,15 @@ export interface RebuildStore {
 }
 
 /** Runs that have operational or fact rows: the scope of `rebuildWarehouse()` without a run id. */
-export const RUNS_WITH_ROWS_SQL = `SELECT run_id FROM transactions UNION SELECT run_id FROM visits
-  UNION SELECT run_id FROM fact_sales UNION SELECT run_id FROM fact_visits`;
+export const RUNS_WITH_ROWS_SQL = `SELECT run_id FROM transactions UNION SELECT run_id FROM visits UNION SELECT run_id FROM staging_events
+  UNION SELECT run_id FROM fact_sales UNION SELECT run_id FROM fact_visits UNION SELECT run_id FROM report_totals`;
 
 export async function rebuildRun(s: RebuildStore, runId: string): Promise<{ sales: number; visits: number }> {
   await s.run('DELETE FROM fact_sales WHERE run_id = ?', [runId]);
   await s.run('DELETE FROM fact_visits WHERE run_id = ?', [runId]);
+  await s.run('DELETE FROM report_totals WHERE run_id = ?', [runId]);
+  const accepted = num((await s.all('SELECT count(*) AS n FROM staging_events WHERE run_id = ?', [runId]))[0]?.n);
+  await s.insertFacts({ sales: [], visits: [], dateKeys: new Set() }, new Map([[runId, accepted]]));
   let sales = 0;
   let visits = 0;
 

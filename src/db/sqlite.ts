@@ -14,7 +14,7 @@ import { RUN_TABLES } from './types.js';
 import type {
   CommandLogEntry, Database, RunContents, RunCounts, RunRow, RunTable, SinkBatch, WarehouseCounts,
 } from './types.js';
-import { dimDateRow, dimensionRows, factsOf } from './warehouse.js';
+import { dimDateRow, dimensionRows, factsOf, totalsOf } from './warehouse.js';
 import type { Facts } from './warehouse.js';
 import type { VisitStatus } from '../engine/types.js';
 
@@ -70,12 +70,6 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
       visit: db.prepare(`INSERT INTO visits (run_id, visit_id, record_id, customer_id, store_id, status, entry_time, exit_time, lane, queue_joined_at,
         service_started_at, payment_method, transaction_id, lines, items, stale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-      factSale: db.prepare(`INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id, lane,
-        payment_method, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-      factVisit: db.prepare(`INSERT INTO fact_visits (run_id, visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items,
-        cart_value_cents, status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
       dimDate: db.prepare(`INSERT INTO dim_date (date_key, date, iso_week, iso_weekday, weekday_name, day_of_month, month, quarter, year, is_weekend)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     };
@@ -102,20 +96,66 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
     return p;
   }
 
-  function insertFacts(facts: Facts): void {
+  // Facts and totals go in as multi-row INSERTs of up to CHUNK rows: per-statement overhead, not the
+  // B-tree, is most of what a row costs through better-sqlite3, and it is what the warehouse adds.
+  const CHUNK = 64;
+  const multi = new Map<string, BetterSqlite3.Statement>();
+  /** Runs `head VALUES (…),(…) tail` over `rows` in chunks; returns the rows RETURNING gave back. */
+  function insertMany(head: string, tail: string, rows: unknown[][], returning: boolean): Rec[] {
+    const out: Rec[] = [];
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      const width = chunk[0]!.length;
+      const key = `${head}|${chunk.length}`;
+      let stmt = multi.get(key);
+      if (!stmt) {
+        const tuple = `(${new Array<string>(width).fill('?').join(', ')})`;
+        stmt = db.prepare(`${head} VALUES ${new Array<string>(chunk.length).fill(tuple).join(', ')} ${tail}`);
+        multi.set(key, stmt);
+      }
+      const params = chunk.flat();
+      if (returning) out.push(...(stmt.all(...params) as Rec[]));
+      else stmt.run(...params);
+    }
+    return out;
+  }
+
+  /** Inserts facts, then adds what was new (and `accepted` new staging rows) to report_totals. */
+  function insertFacts(facts: Facts, accepted?: Map<string, number>): void {
     const s = writes();
     for (const k of facts.dateKeys) {
       if (knownDays.has(k)) continue;
       const d = dimDateRow(k);
       s.dimDate.run(d.date_key, d.date, d.iso_week, d.iso_weekday, d.weekday_name, d.day_of_month, d.month, d.quarter, d.year, d.is_weekend ? 1 : 0);
     }
-    for (const f of facts.sales) {
-      s.factSale.run(f.run_id, f.transaction_id, f.line_no, f.date_key, f.sold_at, f.sale_hour, f.item_id, f.customer_id, f.store_id, f.lane,
-        f.payment_method, f.quantity, f.unit_price_cents, f.discount_rate, f.discount_cents, f.total_cents);
+    let newSales = facts.sales;
+    if (facts.sales.length > 0) {
+      const back = insertMany(`INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id,
+        lane, payment_method, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)`, 'ON CONFLICT DO NOTHING RETURNING run_id, transaction_id, line_no',
+      facts.sales.map((f) => [f.run_id, f.transaction_id, f.line_no, f.date_key, f.sold_at, f.sale_hour, f.item_id, f.customer_id, f.store_id, f.lane,
+        f.payment_method, f.quantity, f.unit_price_cents, f.discount_rate, f.discount_cents, f.total_cents]), true);
+      if (back.length < facts.sales.length) {
+        const keys = new Set(back.map((r) => `${String(r.run_id)}\u0000${String(r.transaction_id)}\u0000${num(r.line_no)}`));
+        newSales = facts.sales.filter((f) => keys.has(`${f.run_id}\u0000${f.transaction_id}\u0000${f.line_no}`));
+      }
     }
-    for (const f of facts.visits) {
-      s.factVisit.run(f.run_id, f.visit_id, f.customer_id, f.store_id, f.date_key, f.entry_at, f.entry_hour, f.exit_at, f.dwell_ms, f.items,
-        f.cart_value_cents, f.status, f.lane, f.payment_method, f.queue_joined_at, f.service_started_at, f.queue_wait_ms, f.transaction_id);
+    let newVisits = facts.visits;
+    if (facts.visits.length > 0) {
+      const back = insertMany(`INSERT INTO fact_visits (run_id, visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items,
+        cart_value_cents, status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id)`,
+      'ON CONFLICT DO NOTHING RETURNING run_id, visit_id',
+      facts.visits.map((f) => [f.run_id, f.visit_id, f.customer_id, f.store_id, f.date_key, f.entry_at, f.entry_hour, f.exit_at, f.dwell_ms, f.items,
+        f.cart_value_cents, f.status, f.lane, f.payment_method, f.queue_joined_at, f.service_started_at, f.queue_wait_ms, f.transaction_id]), true);
+      if (back.length < facts.visits.length) {
+        const keys = new Set(back.map((r) => `${String(r.run_id)}\u0000${String(r.visit_id)}`));
+        newVisits = facts.visits.filter((f) => keys.has(`${f.run_id}\u0000${f.visit_id}`));
+      }
+    }
+    const totals = totalsOf(newSales, newVisits, accepted);
+    if (totals.length > 0) {
+      insertMany('INSERT INTO report_totals (run_id, dimension, member, n, units, value)',
+        'ON CONFLICT (run_id, dimension, member) DO UPDATE SET n = n + excluded.n, units = units + excluded.units, value = value + excluded.value',
+        totals.map((t) => [t.run_id, t.dimension, t.member, t.n, t.units, t.value]), false);
     }
   }
   function writes() {
@@ -125,8 +165,10 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
 
   const writeTx = db.transaction((batch: SinkBatch) => {
     const s = writes();
+    const accepted = new Map<string, number>();
     for (const r of batch.staging) {
-      s.staging.run(r.run_id, r.event_id, r.seq, r.topic, r.event_type, r.customer_id, r.visit_id, isoUtc(r.event_time), r.payload);
+      const { changes } = s.staging.run(r.run_id, r.event_id, r.seq, r.topic, r.event_type, r.customer_id, r.visit_id, isoUtc(r.event_time), r.payload);
+      if (changes > 0) accepted.set(r.run_id, (accepted.get(r.run_id) ?? 0) + changes);
     }
     for (const r of batch.rejected) {
       s.rejected.run(r.run_id, r.seq, r.code, r.reason, r.source_topic, r.source_partition, r.source_offset, r.key, r.value, r.headers, isoUtc(r.rejected_at));
@@ -142,13 +184,11 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
       s.visit.run(v.run_id, v.visit_id, v.record_id, v.customer_id, v.store_id, v.status, isoUtc(v.entry_time), isoUtcOrNull(v.exit_time), v.lane,
         isoUtcOrNull(v.queue_joined_at), isoUtcOrNull(v.service_started_at), v.payment_method, v.transaction_id, v.lines, v.items, v.stale ? 1 : 0);
     }
-    if (warehouse && batch.transactions.length + batch.visits.length > 0) {
-      pricesReloaded = false;
-      const facts = factsOf(batch.transactions, batch.visits, listPrice);
-      insertFacts(facts);
-      return facts.dateKeys;
-    }
-    return null;
+    if (!warehouse) return null;
+    pricesReloaded = false;
+    const facts = factsOf(batch.transactions, batch.visits, listPrice);
+    insertFacts(facts, accepted);
+    return facts.dateKeys;
   });
 
   function insertRun(run: RunRow): void {
@@ -221,7 +261,7 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
           const n = await rebuildRun({
             all: (sql, params) => guard(() => db.prepare(sql).all(...params) as Rec[]),
             run: (sql, params) => guard(() => { db.prepare(sql).run(...params); }),
-            insertFacts: (facts) => guard(() => { insertFacts(facts); written.push(...facts.dateKeys); }),
+            insertFacts: (facts, accepted) => guard(() => { insertFacts(facts, accepted); written.push(...facts.dateKeys); }),
             listPrice,
             page: 20_000,
           }, id);
@@ -307,6 +347,7 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
     reset: async () => {
       await guard(() => resetTx.immediate());
       stmts = null;
+      multi.clear();
       prices = null;
       knownDays.clear();
       await guard(() => migrateTx.immediate());

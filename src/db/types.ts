@@ -152,7 +152,7 @@ export interface WarehouseCounts {
 
 /** Tables holding a run's rows, in the order `deleteRun` empties them. */
 export const RUN_TABLES = [
-  'fact_sales', 'fact_visits', 'transaction_items', 'transactions', 'visits', 'staging_events', 'rejected_events', 'runs',
+  'report_totals', 'fact_sales', 'fact_visits', 'transaction_items', 'transactions', 'visits', 'staging_events', 'rejected_events', 'runs',
 ] as const;
 export type RunTable = (typeof RUN_TABLES)[number];
 

@@ -19,7 +19,7 @@ function batchesOf(runId: string, visits: number, seed = 7): SinkBatch[] {
 }
 
 /** Every fact row of a run, normalised across dialects (numbers as numbers, times as ISO strings). */
-async function facts(db: Database, runId: string): Promise<{ sales: unknown[]; visits: unknown[] }> {
+async function facts(db: Database, runId: string): Promise<{ sales: unknown[]; visits: unknown[]; totals: unknown[] }> {
   const sales = await db.select(`SELECT transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id, lane, payment_method,
     quantity, unit_price_cents, discount_rate, discount_cents, total_cents FROM fact_sales WHERE run_id = ? ORDER BY transaction_id, line_no`, [runId]);
   const visits = await db.select(`SELECT visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items, cart_value_cents,
@@ -30,7 +30,9 @@ async function facts(db: Database, runId: string): Promise<{ sales: unknown[]; v
     if (/(_key|_no|_hour|_cents|_ms|quantity|items|lane|rate)$/.test(k)) return [k, v === null ? null : num(v)];
     return [k, v];
   }));
-  return { sales: sales.map(norm), visits: visits.map(norm) };
+  const totals = (await db.select('SELECT dimension, member, n, units, value FROM report_totals WHERE run_id = ? ORDER BY dimension, member', [runId]))
+    .map((r) => ({ dimension: r.dimension, member: r.member, n: num(r.n), units: num(r.units), value: num(r.value) }));
+  return { sales: sales.map(norm), visits: visits.map(norm), totals };
 }
 
 function runRow(id: string): RunRow {
@@ -137,11 +139,21 @@ describe.each(['sqlite', 'postgres'] as const)('%s warehouse', (dialect) => {
     expect(touched.size).toBeGreaterThan(5);
   });
 
-  it('revenue in the facts equals the transactions total', async () => {
+  it('revenue in the facts equals the transactions total; report_totals equal the sums of the facts', async () => {
     for (const b of batchesOf(RUN_A, 80)) await t.db.writeBatch(b);
     const c = await t.db.counts(RUN_A);
     const s = await t.db.select('SELECT sum(total_cents) AS r FROM fact_sales WHERE run_id = ?', [RUN_A]);
     expect(num(s[0]?.r)).toBe(c.revenueCents);
+    const { totals } = await facts(t.db, RUN_A);
+    const of = (d: string) => (totals as { dimension: string; member: string; n: number; units: number; value: number }[])
+      .filter((x) => x.dimension === d).map(({ member, n, units, value }) => ({ member, n, units, value }));
+    const items = await t.db.select(`SELECT item_id AS member, count(*) AS n, sum(quantity) AS units, sum(total_cents) AS value FROM fact_sales
+      WHERE run_id = ? GROUP BY item_id ORDER BY item_id`, [RUN_A]);
+    expect(of('item')).toEqual(items.map((r) => ({ member: r.member, n: num(r.n), units: num(r.units), value: num(r.value) })));
+    const status = await t.db.select(`SELECT status AS member, count(*) AS n, count(transaction_id) AS units, sum(cart_value_cents) AS value
+      FROM fact_visits WHERE run_id = ? GROUP BY status ORDER BY status`, [RUN_A]);
+    expect(of('status')).toEqual(status.map((r) => ({ member: r.member, n: num(r.n), units: num(r.units), value: num(r.value) })));
+    expect(of('accepted')).toEqual([{ member: '', n: c.staging, units: 0, value: 0 }]);
   });
 
   it('deletes every row of one run, in every table, and touches no other run', async () => {

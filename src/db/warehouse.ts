@@ -206,3 +206,55 @@ export function factsOf(
   for (const f of factVisits) dateKeys.add(f.date_key);
   return { sales, visits: factVisits, dateKeys };
 }
+
+/**
+ * One row of `report_totals`: per run, the sums the report reads, by dimension. Kept with the facts
+ * (same transaction, from the facts actually inserted), so a redelivered batch adds nothing.
+ *
+ * | dimension | member | n | units | value |
+ * |---|---|---|---|---|
+ * | `accepted` | '' | staging rows | 0 | 0 |
+ * | `status` | visit status | visits | transactions | cart value at list price, cents |
+ * | `item` | item_id | sales lines | units | revenue, cents |
+ * | `payment` | payment method ('' for none) | transactions | 0 | revenue, cents |
+ * | `hour` | simulated UTC hour, 00–23 | visits entering | 0 | revenue, cents |
+ * | `lane` | lane number | served customers | 0 | summed queue wait, ms |
+ */
+export interface ReportTotalRow {
+  run_id: string;
+  dimension: 'accepted' | 'status' | 'item' | 'payment' | 'hour' | 'lane';
+  member: string;
+  n: number;
+  units: number;
+  value: number;
+}
+
+/**
+ * Sums of these facts (and `accepted` new staging rows), per run, dimension and member, sorted by
+ * key: upserts in one order everywhere, so two sinks updating the same rows cannot deadlock.
+ */
+export function totalsOf(sales: readonly FactSalesRow[], visits: readonly FactVisitRow[], accepted: Map<string, number> = new Map()): ReportTotalRow[] {
+  const rows = new Map<string, ReportTotalRow>();
+  const add = (run_id: string, dimension: ReportTotalRow['dimension'], member: string, n: number, units: number, value: number): void => {
+    const k = `${run_id}\u0000${dimension}\u0000${member}`;
+    let r = rows.get(k);
+    if (!r) rows.set(k, (r = { run_id, dimension, member, n: 0, units: 0, value: 0 }));
+    r.n += n;
+    r.units += units;
+    r.value += value;
+  };
+  for (const [run, n] of accepted) if (n > 0) add(run, 'accepted', '', n, 0, 0);
+  for (const f of sales) {
+    add(f.run_id, 'item', f.item_id, 1, f.quantity, f.total_cents);
+    add(f.run_id, 'payment', f.payment_method ?? '', 0, 0, f.total_cents);
+    add(f.run_id, 'hour', String(f.sale_hour).padStart(2, '0'), 0, 0, f.total_cents);
+  }
+  for (const v of visits) {
+    const paid = v.transaction_id === null ? 0 : 1;
+    add(v.run_id, 'status', v.status, 1, paid, v.cart_value_cents);
+    if (paid) add(v.run_id, 'payment', v.payment_method ?? '', 1, 0, 0);
+    add(v.run_id, 'hour', String(v.entry_hour).padStart(2, '0'), 1, 0, 0);
+    if (v.lane !== null && v.queue_wait_ms !== null) add(v.run_id, 'lane', String(v.lane), 1, 0, v.queue_wait_ms);
+  }
+  return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+}

@@ -1,9 +1,9 @@
 /**
- * The report's figures (docs/warehouse.md, Reports): five queries, the same SQL on both dialects,
- * every figure an integer aggregate or a ratio computed here from integers, so SQLite and PostgreSQL
- * give identical numbers for the same run. The fact queries group at the finest grain the report
- * needs (item × payment × hour; status × hour × lane × payment) and roll up in JS: one pass over
- * each fact table's report index instead of one per section.
+ * The report's figures (docs/warehouse.md, Reports), the same SQL on both dialects: per-run sums from
+ * `report_totals` (kept with the facts in the sink's transaction, so reading them costs the same for
+ * a run of any size), product names from dim_product and dead letters by code from rejected_events.
+ * Every figure is an integer sum or a ratio computed here from integers, so SQLite and PostgreSQL
+ * give identical numbers for the same run.
  */
 import { num } from '../db/decode.js';
 import type { Database } from '../db/types.js';
@@ -46,73 +46,38 @@ const byText = <T>(key: (x: T) => string) => (a: T, b: T): number => (key(a) < k
 export async function loadReport(db: Database, scope: ReportScope): Promise<Report> {
   const where = scope.runId === null ? '' : 'WHERE run_id = ?';
   const params = scope.runId === null ? [] : [scope.runId];
-  const [sales, visits, products, rejected, accepted] = await Promise.all([
-    db.select(`SELECT item_id, payment_method, sale_hour, sum(quantity) AS units, sum(total_cents) AS revenue
-      FROM fact_sales ${where} GROUP BY item_id, payment_method, sale_hour`, params),
-    db.select(`SELECT status, entry_hour, lane, payment_method, count(*) AS n, count(transaction_id) AS tx, count(queue_wait_ms) AS served,
-      sum(queue_wait_ms) AS wait, sum(cart_value_cents) AS cart FROM fact_visits ${where} GROUP BY status, entry_hour, lane, payment_method`, params),
+  const [totals, products, rejected] = await Promise.all([
+    db.select(`SELECT dimension, member, sum(n) AS n, sum(units) AS units, sum(value) AS value FROM report_totals ${where}
+      GROUP BY dimension, member`, params),
     db.select('SELECT item_id, name, category FROM dim_product'),
     db.select(`SELECT code, count(*) AS n FROM rejected_events ${where} GROUP BY code`, params),
-    db.select(`SELECT count(*) AS n FROM staging_events ${where}`, params),
   ]);
 
   const product = new Map(products.map((p) => [String(p.item_id), { name: String(p.name), category: String(p.category) }]));
-  const items = new Map<string, { units: number; revenue: number }>();
-  const categories = new Map<string, { units: number; revenue: number }>();
-  const payRevenue = new Map<string, number>();
-  const hourly = new Map<number, { visits: number; revenue: number }>();
-  const hour = (h: number) => {
-    let e = hourly.get(h);
-    if (!e) hourly.set(h, (e = { visits: 0, revenue: 0 }));
-    return e;
-  };
-  let revenue = 0;
-  let units = 0;
-  for (const r of sales) {
-    const u = num(r.units);
-    const v = num(r.revenue);
-    const id = String(r.item_id);
-    const item = items.get(id) ?? { units: 0, revenue: 0 };
-    item.units += u;
-    item.revenue += v;
-    items.set(id, item);
-    const cat = product.get(id)?.category ?? '(not in catalog)';
-    const c = categories.get(cat) ?? { units: 0, revenue: 0 };
-    c.units += u;
-    c.revenue += v;
-    categories.set(cat, c);
-    const pm = r.payment_method === null ? 'none' : String(r.payment_method);
-    payRevenue.set(pm, (payRevenue.get(pm) ?? 0) + v);
-    hour(num(r.sale_hour)).revenue += v;
-    revenue += v;
-    units += u;
+  const dims = new Map<string, { member: string; n: number; units: number; value: number }[]>();
+  for (const r of totals) {
+    const d = String(r.dimension);
+    let list = dims.get(d);
+    if (!list) dims.set(d, (list = []));
+    list.push({ member: String(r.member), n: num(r.n), units: num(r.units), value: num(r.value) });
   }
+  const dim = (d: string) => dims.get(d) ?? [];
 
-  const status: Record<string, number> = {};
-  const payTx = new Map<string, number>();
-  const lanes = new Map<number, { served: number; wait: number }>();
-  let transactions = 0;
-  let visitCount = 0;
-  let abandonedValue = 0;
-  for (const r of visits) {
-    const n = num(r.n);
-    const tx = num(r.tx);
-    const s = String(r.status);
-    status[s] = (status[s] ?? 0) + n;
-    visitCount += n;
-    transactions += tx;
-    if (tx > 0) {
-      const pm = r.payment_method === null ? 'none' : String(r.payment_method);
-      payTx.set(pm, (payTx.get(pm) ?? 0) + tx);
-    }
-    if (r.lane !== null && num(r.served) > 0) {
-      const l = lanes.get(num(r.lane)) ?? { served: 0, wait: 0 };
-      l.served += num(r.served);
-      l.wait += num(r.wait);
-      lanes.set(num(r.lane), l);
-    }
-    if (s === 'abandoned') abandonedValue += num(r.cart);
-    hour(num(r.entry_hour)).visits += n;
+  const status: Record<string, { n: number; transactions: number; value: number }> = {};
+  for (const s of dim('status')) status[s.member] = { n: s.n, transactions: s.units, value: s.value };
+  const visits = dim('status').reduce((a, s) => a + s.n, 0);
+  const transactions = dim('status').reduce((a, s) => a + s.units, 0);
+  const revenue = dim('item').reduce((a, i) => a + i.value, 0);
+  const units = dim('item').reduce((a, i) => a + i.units, 0);
+  const purchased = status.purchased?.n ?? 0;
+
+  const categories = new Map<string, { units: number; revenue: number }>();
+  for (const i of dim('item')) {
+    const cat = product.get(i.member)?.category ?? '(not in catalog)';
+    const c = categories.get(cat) ?? { units: 0, revenue: 0 };
+    c.units += i.units;
+    c.revenue += i.value;
+    categories.set(cat, c);
   }
 
   const rejectedByCode: Record<string, number> = {};
@@ -121,22 +86,20 @@ export async function loadReport(db: Database, scope: ReportScope): Promise<Repo
     rejectedByCode[String(r.code)] = num(r.n);
     rejectedCount += num(r.n);
   }
-  const purchased = status.purchased ?? 0;
-  const payments = new Set([...payTx.keys(), ...payRevenue.keys()]);
 
   return {
     run_id: scope.runId,
     revenue_cents: revenue,
     transactions,
-    visits: visitCount,
-    abandoned: status.abandoned ?? 0,
-    open_at_end: status.open_at_end ?? 0,
-    accepted: num(accepted[0]?.n),
+    visits,
+    abandoned: status.abandoned?.n ?? 0,
+    open_at_end: status.open_at_end?.n ?? 0,
+    accepted: dim('accepted').reduce((a, x) => a + x.n, 0),
     rejected: rejectedCount,
     rejected_by_code: rejectedByCode,
-    conversion: visitCount === 0 ? 0 : purchased / visitCount,
+    conversion: visits === 0 ? 0 : purchased / visits,
     purchased,
-    left_empty: status.left_empty ?? 0,
+    left_empty: status.left_empty?.n ?? 0,
     units,
     average_basket: {
       items: transactions === 0 ? 0 : units / transactions,
@@ -145,16 +108,23 @@ export async function loadReport(db: Database, scope: ReportScope): Promise<Repo
     revenue_by_category: [...categories]
       .map(([category, c]) => ({ category, units: c.units, revenue_cents: c.revenue }))
       .sort((a, b) => b.revenue_cents - a.revenue_cents || byText<{ category: string }>((x) => x.category)(a, b)),
-    top_products: [...items]
-      .map(([item_id, i]) => ({ item_id, name: product.get(item_id)?.name ?? item_id, category: product.get(item_id)?.category ?? '(not in catalog)', units: i.units, revenue_cents: i.revenue }))
+    top_products: dim('item')
+      .map((i) => ({
+        item_id: i.member, name: product.get(i.member)?.name ?? i.member, category: product.get(i.member)?.category ?? '(not in catalog)',
+        units: i.units, revenue_cents: i.value,
+      }))
       .sort((a, b) => b.revenue_cents - a.revenue_cents || byText<{ item_id: string }>((x) => x.item_id)(a, b))
       .slice(0, 10),
-    payment_mix: [...payments].sort()
-      .map((pm) => ({ payment_method: pm, transactions: payTx.get(pm) ?? 0, revenue_cents: payRevenue.get(pm) ?? 0 }))
+    payment_mix: dim('payment')
+      .map((p) => ({ payment_method: p.member === '' ? 'none' : p.member, transactions: p.n, revenue_cents: p.value }))
       .sort((a, b) => b.transactions - a.transactions || byText<{ payment_method: string }>((x) => x.payment_method)(a, b)),
-    hourly: [...hourly].sort(([a], [b]) => a - b).map(([h, e]) => ({ hour: h, visits: e.visits, revenue_cents: e.revenue })),
-    queue_wait_by_lane: [...lanes].sort(([a], [b]) => a - b)
-      .map(([lane, l]) => ({ lane, served: l.served, mean_wait_ms: Math.round(l.wait / l.served) })),
-    abandoned_carts: { count: status.abandoned ?? 0, value_cents: abandonedValue },
+    hourly: dim('hour')
+      .map((h) => ({ hour: Number(h.member), visits: h.n, revenue_cents: h.value }))
+      .sort((a, b) => a.hour - b.hour),
+    queue_wait_by_lane: dim('lane')
+      .filter((l) => l.n > 0)
+      .map((l) => ({ lane: Number(l.member), served: l.n, mean_wait_ms: Math.round(l.value / l.n) }))
+      .sort((a, b) => a.lane - b.lane),
+    abandoned_carts: { count: status.abandoned?.n ?? 0, value_cents: status.abandoned?.value ?? 0 },
   };
 }

@@ -274,7 +274,7 @@ describe('commands (SQLite)', () => {
     expect(await rowsOf(RUN_A)).toBeGreaterThan(0);
     const yes = captureIo();
     await runsHandler({ ...args, action: 'delete', id: RUN_A, yes: true }, yes);
-    expect(yes.text()).toMatch(/^deleted run .*: [\d,]+ rows \(fact_sales/);
+    expect(yes.text()).toMatch(/^deleted run .*: [\d,]+ rows \(report_totals [\d,]+, fact_sales/);
     expect(await rowsOf(RUN_A)).toBe(0);
     expect(await rowsOf(RUN_B)).toBe(before);
     await db.close();
