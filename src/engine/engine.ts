@@ -170,6 +170,7 @@ class StoreEngine implements Engine {
   private readonly sharedFifo = new Fifo();
   private readonly checkoutPoint: GridPoint;
   private readonly floor: Floor;
+  private readonly shelfField: (Int32Array | null)[];
 
   // Clock and counters.
   private now: number;
@@ -223,6 +224,7 @@ class StoreEngine implements Engine {
     f.catalog.forEach((p, i) => { if (!this.itemIndex.has(p.item_id)) this.itemIndex.set(p.item_id, i); });
     this.itemShelf = new Int32Array(f.catalog.length).fill(-1);
     this.shelfAccess = layout.shelves.map((s) => s.access);
+    this.shelfField = this.shelfAccess.map((a) => this.floor.field(a));
     this.shelfIdJson = layout.shelves.map((s) => JSON.stringify(s.shelf_id));
     layout.shelves.forEach((s, si) => {
       for (const id of s.item_ids) {
@@ -550,7 +552,8 @@ class StoreEngine implements Engine {
     for (let i = 0; i < list.length - 1; i++) {
       let best = i, bestD = Infinity;
       for (let j = i; j < list.length; j++) {
-        const d = this.floor.distance(x, y, this.shelfAccess[this.itemShelf[list[j]!]!]!);
+        const si = this.itemShelf[list[j]!]!;
+        const d = this.floor.distance(x, y, this.shelfAccess[si]!, this.shelfField[si]!);
         if (d < bestD) { bestD = d; best = j; }
       }
       const tmp = list[i]!; list[i] = list[best]!; list[best] = tmp;
@@ -563,8 +566,8 @@ class StoreEngine implements Engine {
   private nextShelf(v: Visit, t: number): void {
     if (v.listPos < v.list.length) {
       const item = v.list[v.listPos++]!;
-      const a = this.shelfAccess[this.itemShelf[item]!]!;
-      const arrive = this.moveTo(v, a, t, 'walking');
+      const si = this.itemShelf[item]!;
+      const arrive = this.moveTo(v, this.shelfAccess[si]!, t, 'walking', this.shelfField[si]!);
       v.curItem = item;
       this.schedule(v, arrive + Math.round(this.rng.sample(this.config.dwellSec) * 1000), K_PICKUP);
       return;
@@ -747,11 +750,12 @@ class StoreEngine implements Engine {
   }
 
   /** Starts a walk to `to` along the floor's shortest path; returns the arrival time. */
-  private moveTo(v: Visit, to: GridPoint, t: number, state: CustomerState): number {
-    const [x, y] = this.position(v, t);
+  private moveTo(v: Visit, to: GridPoint, t: number, state: CustomerState, field?: Int32Array | null): number {
+    let x = v.x1, y = v.y1;
+    if (t < v.moveEnd) [x, y] = this.position(v, t);
     v.x0 = x; v.y0 = y; v.x1 = to.x; v.y1 = to.y;
     v.moveStart = t;
-    v.moveEnd = t + this.floor.distance(x, y, to) * this.config.walkMsPerCell;
+    v.moveEnd = t + this.floor.distance(x, y, to, field) * this.config.walkMsPerCell;
     v.state = state;
     return v.moveEnd;
   }

@@ -29,7 +29,8 @@ export class Floor {
     return x >= 0 && y >= 0 && x < this.w && y < this.h;
   }
 
-  private field(to: GridPoint): Int32Array | null {
+  /** The distance field of `to` (null when off the plan); callers on a hot path keep it. */
+  field(to: GridPoint): Int32Array | null {
     if (!this.inside(to.x, to.y)) return null;
     const k = to.y * this.w + to.x;
     let f = this.fields.get(k);
@@ -52,10 +53,9 @@ export class Floor {
     return f;
   }
 
-  /** Path length in cells from `(x, y)` to `to`. */
-  distance(x: number, y: number, to: GridPoint): number {
-    const f = this.field(to);
-    const d = f !== null && this.inside(x, y) ? f[y * this.w + x]! : -1;
+  /** Path length in cells from `(x, y)` to `to`; `f` is `to`'s field when the caller has it. */
+  distance(x: number, y: number, to: GridPoint, f: Int32Array | null = this.field(to)): number {
+    const d = f !== null && x >= 0 && y >= 0 && x < this.w && y < this.h ? f[y * this.w + x]! : -1;
     return d >= 0 ? d : Math.abs(to.x - x) + Math.abs(to.y - y);
   }
 

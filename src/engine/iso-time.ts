@@ -42,7 +42,8 @@ export class IsoClock {
       }
       this.prefix = this.dayPrefix + HHMM[minute - day * 1440]!;
     }
-    return this.prefix + tail(ms - minute * 60000);
+    // `| 0`: a small-integer index keeps the table lookup on V8's fast path.
+    return this.prefix + tail((ms - minute * 60000) | 0);
   }
 }
 
