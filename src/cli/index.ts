@@ -14,6 +14,10 @@ import { checkNumber, parseDuration } from './parse.js';
 import { simulate } from './simulate.js';
 import { readCommandLog } from './command-log.js';
 import { scenarioCommand } from './commands/scenario.js';
+import { reportCommand } from './commands/report.js';
+import { runsCommand } from './commands/runs.js';
+import { exportCommand } from './commands/export.js';
+import { warehouseCommand } from './commands/warehouse.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -58,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(pkg.version)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'Name a command: run, simulate, verify, scenario or db (see storesim --help).')
+    .demandCommand(1, 'Name a command: run, simulate, verify, report, runs, export, warehouse, scenario or db (see storesim --help).')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
@@ -121,6 +125,10 @@ export async function main(argv: string[]): Promise<number> {
       await dbCommand(a.action as 'reset' | 'migrate', resolveDb(a, process.env));
     })
     .command(scenarioCommand({ setExitCode: (code) => { exitCode = code; } }))
+    .command(reportCommand.command, reportCommand.describe, (y) => dbOptions(reportCommand.builder(y)), async (a) => { exitCode = await reportCommand.handler(a); })
+    .command(runsCommand.command, runsCommand.describe, (y) => dbOptions(runsCommand.builder(y)), async (a) => { exitCode = await runsCommand.handler(a); })
+    .command(exportCommand.command, exportCommand.describe, (y) => dbOptions(exportCommand.builder(y)), async (a) => { exitCode = await exportCommand.handler(a); })
+    .command(warehouseCommand.command, warehouseCommand.describe, (y) => dbOptions(warehouseCommand.builder(y)), async (a) => { exitCode = await warehouseCommand.handler(a); })
     .epilogue('Exit codes: 0 ok, 1 verification failed, 2 usage or configuration error, 3 a service unreachable, 4 a service refused, 70 internal error, 130 forced stop.');
   await cli.parseAsync();
   return exitCode;
