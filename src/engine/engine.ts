@@ -67,7 +67,6 @@ const ENTERING_MS = 2000;
 /** Safety bound on customers listed in a snapshot. */
 const SNAPSHOT_MAX_CUSTOMERS = 2000;
 
-const FAULT_INDEX: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((k, i) => [k, i])) as Record<FaultKind, number>;
 
 class Visit {
   serial = 0;
@@ -180,6 +179,8 @@ class StoreEngine implements Engine {
   private isPaused = false;
   private arrivalGen = 0;
   private visitSerial = 0;
+  /** Any fault rate above 0 (skips the per-event draws loop when none is). */
+  private faultsOn: boolean;
 
   private readonly active: Visit[] = [];
   private pending: EngineEvent[] = [];
@@ -259,6 +260,7 @@ class StoreEngine implements Engine {
       this.checkoutPoint = this.doors[0]!;
     }
 
+    this.faultsOn = FAULT_KINDS.some((k) => config.faults[k] > 0);
     this.now = config.startMs;
     this.nextMarker = config.startMs;
     this.scheduleArrival(this.now);
@@ -335,6 +337,7 @@ class StoreEngine implements Engine {
         if (!(FAULT_KINDS as readonly string[]).includes(cmd.fault)) throw new Error(`set_fault: unknown fault ${String(cmd.fault)}`);
         if (!(cmd.rate >= 0 && cmd.rate <= 1)) throw new Error(`set_fault: rate must be between 0 and 1, got ${cmd.rate}`);
         this.config.faults[cmd.fault] = cmd.rate;
+        this.faultsOn = FAULT_KINDS.some((k) => this.config.faults[k] > 0);
         return;
       }
     }
@@ -781,6 +784,7 @@ class StoreEngine implements Engine {
   /** A normal event, then (per fault kind, with its rate) one extra bad message. */
   private normal(topic: RawTopic, v: Visit, value: string, eventId: string): void {
     this.pushPending(topic, v.customerId, value, eventId, 'accepted', -1);
+    if (!this.faultsOn) return;
     const rates = this.config.faults;
     const frng = this.frng;
     for (let k = 0; k < FAULT_KINDS.length; k++) {
@@ -895,6 +899,5 @@ class StoreEngine implements Engine {
   }
 }
 
-export { FAULT_INDEX };
 export { defaultEngineConfig, DEFAULT_START_MS } from './config.js';
 export type { EngineConfigOverrides, ResolvedEngineConfig } from './config.js';

@@ -1,20 +1,15 @@
 /**
  * ISO-8601 UTC with milliseconds (`2026-11-23T08:00:00.000Z`) for simulated epoch ms, cheaply: the
- * `YYYY-MM-DDTHH:MM:` prefix is cached per minute and the `SS.mmmZ` tail comes from a lazily filled
- * table. Pure (no clock is read; Date is only used as a calendar).
+ * `YYYY-MM-DDTHH:MM:` prefix is cached per minute (the date part per day) and the `SS.mmmZ` tail
+ * comes from a table. Pure (no clock is read; Date is only used as a calendar).
  */
 
-const TAIL: (string | undefined)[] = new Array<string | undefined>(60000);
-
-function tail(msInMinute: number): string {
-  let t = TAIL[msInMinute];
-  if (t === undefined) {
-    const s = Math.floor(msInMinute / 1000);
-    const ms = msInMinute - s * 1000;
-    t = (s < 10 ? '0' : '') + s + '.' + (ms < 10 ? '00' : ms < 100 ? '0' : '') + ms + 'Z';
-    TAIL[msInMinute] = t;
-  }
-  return t;
+/** `SS.mmmZ` for each ms of a minute (60,000 short strings, about 2 MB, built once). */
+const TAIL: string[] = [];
+for (let i = 0; i < 60000; i++) {
+  const s = Math.floor(i / 1000);
+  const ms = i - s * 1000;
+  TAIL.push((s < 10 ? '0' : '') + s + '.' + (ms < 10 ? '00' : ms < 100 ? '0' : '') + ms + 'Z');
 }
 
 /** `HH:MM:` for each minute of the day. */
@@ -43,7 +38,7 @@ export class IsoClock {
       this.prefix = this.dayPrefix + HHMM[minute - day * 1440]!;
     }
     // `| 0`: a small-integer index keeps the table lookup on V8's fast path.
-    return this.prefix + tail((ms - minute * 60000) | 0);
+    return this.prefix + TAIL[(ms - minute * 60000) | 0]!;
   }
 }
 
