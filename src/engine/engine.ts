@@ -295,7 +295,14 @@ class StoreEngine implements Engine {
       }
       // Drained: reuse the slots from the start (stale references are overwritten, never read).
       if (this.pHead === this.pTail) this.pHead = this.pTail = 0;
-      if (n >= maxEvents || this.steps >= untilStep) return n;
+      if (n >= maxEvents) return n;
+      if (this.steps >= untilStep) {
+        // A live run applies a command between chunks, after its clock moved on to untilMs when
+        // nothing was due before it; a replay stopping at that step moves the clock there too,
+        // so the command takes effect at the same simulated instant.
+        if (heap.peekTime() > untilMs) this.advanceClock(untilMs, emit);
+        return n;
+      }
       const t = heap.peekTime();
       if (t > untilMs || t === Infinity) break;
       while (this.nextMarker <= t) {
@@ -311,14 +318,19 @@ class StoreEngine implements Engine {
       heap.release(e);
       this.process(kind, ref, token);
     }
-    if (Number.isFinite(untilMs) && untilMs > this.now) {
-      while (this.nextMarker <= untilMs) {
-        emit({ kind: 'watermark', atMs: this.nextMarker });
-        this.nextMarker += mi;
-      }
-      this.now = untilMs;
-    }
+    this.advanceClock(untilMs, emit);
     return n;
+  }
+
+  /** Moves the clock to `untilMs` with nothing due before it, emitting the markers it passes. */
+  private advanceClock(untilMs: number, emit: (m: EngineMessage) => void): void {
+    if (!Number.isFinite(untilMs) || untilMs <= this.now) return;
+    const mi = this.config.markerIntervalMs;
+    while (this.nextMarker <= untilMs) {
+      emit({ kind: 'watermark', atMs: this.nextMarker });
+      this.nextMarker += mi;
+    }
+    this.now = untilMs;
   }
 
   apply(cmd: EngineCommand): void {

@@ -41,7 +41,9 @@ export async function replayEngine(engine: Engine, opts: ReplayOptions): Promise
       continue;
     }
     const before = engine.step;
-    engine.run(opts.untilMs, Math.min(remaining, chunk), opts.emit, stopAtStep);
+    // Stop where the command was logged: at its step, with the clock where the live run had it.
+    const until = cmd ? Math.min(cmd.sim_ms, opts.untilMs) : opts.untilMs;
+    engine.run(until, Math.min(remaining, chunk), opts.emit, stopAtStep);
     if (opts.afterChunk) await opts.afterChunk();
     if (engine.step === before) break; // nothing left before untilMs
   }
