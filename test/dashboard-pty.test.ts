@@ -1,0 +1,113 @@
+/**
+ * The dashboard as a person meets it: the built CLI in a real pseudo-terminal at 80x24, driven by
+ * keys (node-pty, as Ink tests its own raw-mode behaviour). Waits for what the screen shows, never
+ * for a fixed time.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as pty from 'node-pty';
+
+const ROOT = join(import.meta.dirname, '..');
+let dir = '';
+
+beforeAll(() => {
+  // The real-terminal test runs the built CLI (bin/storesim.js → dist), as a user's npx would.
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  dir = mkdtempSync(join(tmpdir(), 'storesim-pty-'));
+}, 180_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Term {
+  /** Everything written since `mark()`, escape sequences removed. */
+  since(): string;
+  mark(): void;
+  all(): string;
+  write(s: string): void;
+  exited: Promise<number>;
+}
+
+function spawnCli(args: string[]): Term {
+  const p = pty.spawn(process.execPath, [join(ROOT, 'bin/storesim.js'), ...args], {
+    name: 'xterm-256color', cols: 80, rows: 24, cwd: dir, env: { ...process.env, FORCE_COLOR: '1' } as Record<string, string>,
+  });
+  let out = '';
+  let markAt = 0;
+  p.onData((d) => { out += d; });
+  const exited = new Promise<number>((resolve) => p.onExit(({ exitCode }) => resolve(exitCode)));
+  return {
+    since: () => stripVTControlCharacters(out.slice(markAt)),
+    mark: () => { markAt = out.length; },
+    all: () => stripVTControlCharacters(out),
+    write: (s) => p.write(s),
+    exited,
+  };
+}
+
+async function waitFor(cond: () => boolean, what: string, term: Term, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; screen tail:\n${term.all().slice(-1500)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('dashboard in a real terminal (80x24)', () => {
+  it('draws the panels, comes alive, answers keys, and q drains, prints the summary and exits 0', async () => {
+    // Given the dashboard started on the offline default
+    const t = spawnCli(['run', '--sqlite', join(dir, 'pty.db'), '--seed', '7']);
+    await waitFor(() => /Corner Shop/.test(t.all()) && /Topics/.test(t.all()) && /Rejected/.test(t.all()) && /KPIs/.test(t.all()), 'the panels', t);
+    expect(t.all()).toMatch(/storesim/);
+    expect(t.all()).toMatch(/q quit/);
+    // Then the screen changes: the simulated clock moves
+    const clock = (s: string): string[] => [...s.matchAll(/\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d)/g)].map((m) => m[1]!);
+    const first = clock(t.all()).pop();
+    await waitFor(() => { const c = clock(t.all()).pop(); return c !== undefined && c !== first; }, 'the clock to move', t);
+
+    // When + is pressed, the rate shown goes up
+    const rate = (s: string): number[] => [...s.matchAll(/rate (\d+)\/min/g)].map((m) => Number(m[1]));
+    const before = rate(t.all()).pop()!;
+    t.mark();
+    t.write('+');
+    await waitFor(() => rate(t.since()).some((r) => r > before), `a rate above ${before}/min`, t);
+
+    // When space is pressed, PAUSED shows
+    t.mark();
+    t.write(' ');
+    await waitFor(() => /PAUSED/.test(t.since()), 'PAUSED', t);
+    // Keys typed faster than a frame arrive as one chunk, which Ink reads as one string: like a
+    // person, wait for the screen to answer each key before the next.
+    t.mark();
+    t.write(' ');
+    const headers = (s: string): string[] => s.split(/\r?\n/).filter((l) => /^storesim {2}\d{4}-/.test(l));
+    await waitFor(() => headers(t.since()).some((h) => !h.includes('PAUSED')), 'PAUSED to clear', t);
+
+    // When f then 1 (schema) is pressed, the fault shows active
+    t.mark();
+    t.write('f');
+    await waitFor(() => /data: extra bad messages/.test(t.since()), 'the faults menu', t);
+    t.mark();
+    t.write('1');
+    await waitFor(() => /● schema/.test(t.since()), 'schema active', t);
+    t.mark();
+    t.write('\u001b'); // esc closes the menu
+    await waitFor(() => /KPIs/.test(t.since()), 'the menu to close', t);
+
+    // When q is pressed, the run drains, the summary is printed and the process exits 0
+    t.mark();
+    t.write('q');
+    const code = await t.exited;
+    const summary = t.since().replace(/\r?\n/g, '').match(/\{"type":"summary".*?"stream_sha256":"[0-9a-f]+"\}/);
+    expect(summary, t.since().slice(-2000)).not.toBeNull();
+    const s = JSON.parse(summary![0]) as { verify: { ok: boolean }; produced: number; rejected_by_code: Record<string, number> };
+    expect(s.produced).toBeGreaterThan(0);
+    expect(s.verify.ok).toBe(true);
+    expect(code).toBe(0);
+  }, 120_000);
+});
