@@ -14,6 +14,7 @@ import { checkNumber, parseDuration } from './parse.js';
 import { simulate } from './simulate.js';
 import { readCommandLog } from './command-log.js';
 import { scenarioCommand } from './commands/scenario.js';
+import { loadScenario } from './scenario.js';
 import { reportCommand } from './commands/report.js';
 import { runsCommand } from './commands/runs.js';
 import { exportCommand } from './commands/export.js';
@@ -24,7 +25,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 function engineOptions<T>(y: Argv<T>) {
   return y
     .option('seed', { type: 'number', describe: 'Random seed (default: picked and printed on stderr)' })
-    .option('layout', { type: 'string', describe: 'Store layout from fixtures/layouts', default: 'corner-shop' })
+    .option('layout', { type: 'string', describe: 'Store layout from fixtures/layouts', defaultDescription: 'corner-shop' })
     .option('rate', { type: 'number', describe: 'Customer arrivals per simulated minute at peak' })
     .option('faults', { type: 'string', describe: 'Data-fault rates, e.g. schema=0.01,late=0.005,duplicate=0.01 (all=R sets every one)' })
     .option('start', { type: 'string', describe: 'Simulated start (ISO-8601) or "now"', defaultDescription: '2026-11-23T08:00:00Z' })
@@ -102,10 +103,14 @@ export async function main(argv: string[]): Promise<number> {
         .option('interval', { type: 'string', describe: 'Headless progress line interval', default: '1s' })
         .option('role', { type: 'string', array: true, describe: 'Run only these roles: engine, processor, sink, ui (repeatable)' })
         .option('resume', { type: 'string', describe: 'Resume a run that crashed, by run id' })
-        .option('drain-timeout', { type: 'string', describe: 'Give up draining after this long without progress', default: '30s' }),
+        .option('drain-timeout', { type: 'string', describe: 'Give up draining after this long without progress', default: '30s' })
+        .option('scenario', { type: 'string', describe: 'Play a scenario: a bundled name (storesim scenario list) or a JSON file' })
+        .option('time-scale', { type: 'number', describe: 'Multiply every wall-clock duration of the scenario (infrastructure faults), e.g. 0.1', default: 1 }),
     async (a) => {
       const fixtures = loadFixtures();
-      const config = resolveRunConfig({ ...(a as Record<string, unknown>), stdoutIsTTY: Boolean(process.stdout.isTTY) }, process.env, fixtures);
+      // Checked before anything starts: every problem on one line, exit 2.
+      const scenario = a.scenario === undefined ? undefined : loadScenario(a.scenario);
+      const config = resolveRunConfig({ ...(a as Record<string, unknown>), scenario, stdoutIsTTY: Boolean(process.stdout.isTTY) }, process.env, fixtures);
       const { startRun } = await import('../main.js');
       exitCode = await startRun(config, fixtures);
     })
@@ -137,6 +142,9 @@ export async function main(argv: string[]): Promise<number> {
 export function durationFlag(v: string): number {
   return parseDuration(v, '--duration');
 }
+
+// React and Ink ship development builds that check every render: the dashboard runs the production ones.
+process.env.NODE_ENV ??= 'production';
 
 const isEntry = process.argv[1] !== undefined && /(?:^|[/\\])(?:index\.(?:ts|js)|storesim(?:\.js)?)$/.test(process.argv[1]);
 if (isEntry) {
