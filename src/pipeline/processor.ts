@@ -7,7 +7,7 @@
 import type { Bus, BusConsumer, BusProducer, IncomingMessage, TopicPartition } from '../kafka/bus.js';
 import { createPublisher, type Publisher } from '../kafka/publisher.js';
 import type { Fixtures } from '../engine/types.js';
-import { createProcessorCore, type PairState } from './processor-core.js';
+import { createProcessorCore, type PairState, type PendingCounts } from './processor-core.js';
 import { decodePairState, encodePairState } from './snapshot-codec.js';
 import { HEADERS, type ProcessorOutput } from './types.js';
 import type { DeadLetter } from '../ui/dashboard-state.js';
@@ -53,6 +53,8 @@ export interface Processor {
   /** Takes a checkpoint now (tests). */
   checkpoint(): Promise<void>;
   stats(): ProcessorStats;
+  /** What the pairs this member owns hold now (carts, held events, dedup ids), summed: memory stays bounded. */
+  pendingCounts(): PendingCounts;
 }
 
 interface Pair { state: PairState; next: { foot: number; shelf: number }; paused: 'foot' | 'shelf' | null }
@@ -78,6 +80,8 @@ export function createProcessor(opts: ProcessorOptions): Processor {
   let lastCheckpoint = now();
   let chain: Promise<unknown> = Promise.resolve();
   let generation = 0;
+  /** Set by stop(): batches still delivered are left for the next owner (the final snapshot covers what was judged). */
+  let closing = false;
 
   /** One thing at a time touches pair state: batches, assignments and checkpoints are serialised. */
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -96,7 +100,8 @@ export function createProcessor(opts: ProcessorOptions): Processor {
           const code = o.headers[HEADERS.errorCode] ?? 'unknown';
           stats.rejected++;
           stats.byCode[code] = (stats.byCode[code] ?? 0) + 1;
-          stats.latestRejected.push({ at: o.headers[HEADERS.rejectedAt] ?? new Date(now()).toISOString(), topic: o.headers[HEADERS.sourceTopic] ?? '', code, reason: o.headers[HEADERS.errorReason] ?? '' });
+          const at = Number(o.headers[HEADERS.rejectedAt] ?? now());
+          stats.latestRejected.push({ at: new Date(Number.isFinite(at) ? at : now()).toISOString(), topic: o.headers[HEADERS.sourceTopic] ?? '', code, reason: o.headers[HEADERS.errorReason] ?? '' });
           if (stats.latestRejected.length > RING) stats.latestRejected.splice(0, stats.latestRejected.length - RING);
           publisher!.enqueue(t.rejected, o);
           break;
@@ -179,26 +184,41 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     stats.checkpoints++;
   };
 
-  const onBatch = (batch: { topic: string; partition: number; messages: IncomingMessage[]; isStale(): boolean }): Promise<void> => serial(async () => {
-    const c = consumer;
-    const pair = pairs.get(batch.partition);
-    if (!c || !pair) return;
-    const side = batch.topic === t.foot ? 'foot' : 'shelf';
-    for (const msg of batch.messages) {
-      if (batch.isStale()) break;
-      if (msg.offset < pair.next[side]) continue;
-      stats.consumed++;
-      route(core.handle(pair.state, side, msg));
-      pair.next[side] = msg.offset + 1;
-      sinceCheckpoint++;
-    }
-    applyPause(c, batch.partition, pair);
-    if (sinceCheckpoint >= every || now() - lastCheckpoint >= interval) await checkpointNow();
-  });
+  const onBatch = async (batch: { topic: string; partition: number; messages: IncomingMessage[]; isStale(): boolean }): Promise<void> => {
+    await serial(async () => {
+      const c = consumer;
+      const pair = pairs.get(batch.partition);
+      if (!c || !pair || closing) return;
+      const side = batch.topic === t.foot ? 'foot' : 'shelf';
+      const msgs = batch.messages;
+      for (let i = 0; i < msgs.length; i++) {
+        const msg = msgs[i]!;
+        if (batch.isStale() || closing) break;
+        if (msg.offset < pair.next[side]) continue;
+        stats.consumed++;
+        route(core.handle(pair.state, side, msg));
+        pair.next[side] = msg.offset + 1;
+        sinceCheckpoint++;
+        // Flow control inside the batch: a side that ran more than a few marker intervals ahead stops
+        // here and is paused below, so what waits for the other side (held events, carts) is bounded
+        // by simulated time, not by the batch size (kafkajs batches hold thousands of messages).
+        if (i < msgs.length - 1 && core.pauseHint(pair.state) === side) {
+          c.seek({ topic: batch.topic, partition: batch.partition, offset: pair.next[side] });
+          break;
+        }
+      }
+      applyPause(c, batch.partition, pair);
+      if (sinceCheckpoint >= every || now() - lastCheckpoint >= interval) await checkpointNow();
+    });
+    // The in-process bus delivers batches in microtasks only: give timers (checkpoints, heartbeat,
+    // progress, signals, the dashboard) their turn between batches.
+    await new Promise<void>((r) => setImmediate(r));
+  };
 
   return {
     async start(): Promise<void> {
       generation++;
+      closing = false;
       producer = opts.bus.createProducer();
       await producer.connect();
       publisher = createPublisher({ producer });
@@ -218,6 +238,9 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = null;
+      // Judge nothing more, so the last snapshot holds everything judged and the next owner
+      // replays nothing; then checkpoint while this member still owns its pairs.
+      closing = true;
       await serial(checkpointNow);
       await consumer?.stop();
       consumer = null;
@@ -242,5 +265,16 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     },
     checkpoint: () => serial(checkpointNow),
     stats: () => ({ ...stats, latestRejected: [...stats.latestRejected], byCode: { ...stats.byCode } }),
+    pendingCounts(): PendingCounts {
+      const sum: PendingCounts = { runs: 0, carts: 0, held: 0, dedupIds: 0 };
+      for (const pair of pairs.values()) {
+        const c = core.pendingCounts(pair.state);
+        sum.runs += c.runs;
+        sum.carts += c.carts;
+        sum.held += c.held;
+        sum.dedupIds += c.dedupIds;
+      }
+      return sum;
+    },
   };
 }

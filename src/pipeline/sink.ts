@@ -60,6 +60,10 @@ export function createSink(opts: SinkOptions): Sink {
   let failedWrites = 0;
   let lastCommitAt = 0;
   let stopped = false;
+  /** Set by stop() and crash(): batches still delivered are left alone (uncommitted, so redelivered). */
+  let closing = false;
+  /** Bumped by crash(): a write still retrying for a dead member gives up. */
+  let epoch = 0;
 
   const add = (msg: IncomingMessage): void => {
     const t = msg.topic;
@@ -86,6 +90,7 @@ export function createSink(opts: SinkOptions): Sink {
     pendingRows = 0;
     producedAts = [];
     offsets = new Map();
+    const myEpoch = epoch;
     flushing = (async () => {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -94,7 +99,7 @@ export function createSink(opts: SinkOptions): Sink {
         } catch (err) {
           failedWrites++;
           opts.onError?.(err);
-          if (stopped && attempt > 3) throw err;
+          if ((stopped && attempt > 3) || myEpoch !== epoch) throw err;
           await delay(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
         }
       }
@@ -113,7 +118,7 @@ export function createSink(opts: SinkOptions): Sink {
   };
 
   const scheduleLinger = (): void => {
-    if (timer || pendingRows === 0) return;
+    if (timer || pendingRows === 0 || closing) return;
     timer = setTimeout(() => {
       timer = null;
       flush().catch((e: unknown) => opts.onError?.(e));
@@ -123,22 +128,31 @@ export function createSink(opts: SinkOptions): Sink {
   return {
     async start(): Promise<void> {
       stopped = false;
+      closing = false;
       consumer = opts.bus.createConsumer({
         groupId: opts.groupId,
         topics: [opts.topics.clean, opts.topics.pos, opts.topics.visits, opts.topics.rejected],
         fromBeginning: true,
       });
       await consumer.start(async (batch) => {
+        if (closing) return;
         if (pendingRows === 0) oldest = now();
         for (const m of batch.messages) {
+          // A seek, a rebalance or a stop made the rest obsolete: it is not committed, so it comes again.
+          if (closing || batch.isStale()) break;
           add(m);
           if (pendingRows >= maxBatch) await flush();
-          if (batch.isStale()) break;
         }
         scheduleLinger();
+        // The in-process bus delivers batches in microtasks only: give timers (heartbeat, progress,
+        // signals, the dashboard) their turn between batches.
+        await yieldToEventLoop();
       });
     },
     async stop(): Promise<void> {
+      // Take nothing new first: a stop must not wait for a busy stream to pause, and nothing may be
+      // written after it returns. The last flush commits while this member still owns its partitions.
+      closing = true;
       if (timer) clearTimeout(timer);
       timer = null;
       await flush();
@@ -147,6 +161,8 @@ export function createSink(opts: SinkOptions): Sink {
       consumer = null;
     },
     async crash(): Promise<void> {
+      closing = true;
+      epoch++;
       if (timer) clearTimeout(timer);
       timer = null;
       const c = consumer;
@@ -171,3 +187,4 @@ function emptyBatch(): SinkBatch {
 }
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
