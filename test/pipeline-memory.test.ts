@@ -10,7 +10,7 @@ import { createPipeline } from './pipeline-harness.js';
 describe('memory', () => {
   it('keeps carts, held events and dedup ids bounded on a long run', async () => {
     // Given a long run at a steady, busy rate
-    const events = 300_000;
+    const events = 200_000;
     const p = await createPipeline({ events, partitions: 4, ratePerMin: 60, trafficCurve: 'flat', faultRate: 0.002, recordLedger: false });
     try {
       await p.startSink();
