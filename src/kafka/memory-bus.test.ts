@@ -298,3 +298,36 @@ describe('memory bus', () => {
     await c.stop();
   });
 });
+
+describe('memory bus retention', () => {
+  it('drops what every group has committed past (keeping a margin), so an endless run keeps flat memory', async () => {
+    const bus = createMemoryBus({ defaultPartitions: 1, retainBelowCommitted: 10 });
+    await bus.ensureTopics([{ topic: 'r', partitions: 1 }, { topic: 'state', partitions: 1, config: { 'cleanup.policy': 'compact' } }]);
+    const producer = bus.createProducer();
+    await producer.connect();
+    const seen: number[] = [];
+    const consumer = bus.createConsumer({ groupId: 'g', topics: ['r'] });
+    await consumer.start(async (b) => {
+      for (const m of b.messages) seen.push(m.offset);
+      await consumer.commit([{ topic: 'r', partition: 0, offset: b.messages[b.messages.length - 1]!.offset + 1 }]);
+    });
+    for (let i = 0; i < 1_000; i++) await producer.send('r', [{ key: 'k', value: `v${i}`, headers: {} }]);
+    for (let i = 0; i < 100; i++) await producer.send('state', [{ key: '0', value: `s${i}`, headers: {} }]);
+    for (let t = 0; seen.length < 1_000 && t < 500; t++) await new Promise((r) => setTimeout(r, 5));
+    expect(seen).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+    const [r] = await bus.topicOffsets('r');
+    expect(r).toEqual({ partition: 0, low: 990, high: 1_000 });
+    // a compacted topic keeps the latest message of each key; offsets go on counting
+    expect((await bus.readLast('state', 0))?.value.toString()).toBe('s99');
+    const [s] = await bus.topicOffsets('state');
+    expect(s).toEqual({ partition: 0, low: 99, high: 100 });
+    // a new group starts at the earliest message kept
+    const late: number[] = [];
+    const c2 = bus.createConsumer({ groupId: 'late', topics: ['r'] });
+    await c2.start(async (b) => { for (const m of b.messages) late.push(m.offset); });
+    for (let t = 0; late.length < 10 && t < 500; t++) await new Promise((r) => setTimeout(r, 5));
+    expect(late[0]).toBe(990);
+    await consumer.stop();
+    await c2.stop();
+  });
+});

@@ -20,6 +20,11 @@ import { partitionForKey } from './murmur2.js';
 export interface MemoryBusOptions {
   /** Partitions of a topic created implicitly (by a send to a missing topic). Default 6. */
   defaultPartitions?: number;
+  /**
+   * Messages kept per partition below the lowest offset every group has committed (older ones are
+   * dropped, as Kafka's retention would: an endless offline run keeps flat memory). Default 5 000.
+   */
+  retainBelowCommitted?: number;
   /** Most messages in one batch handed to a consumer. Default 500. */
   maxBatchMessages?: number;
 }
@@ -30,9 +35,77 @@ export interface MemoryBus extends Bus {
   topics(): string[];
 }
 
+/** One partition: offsets from `low` to `high` (exclusive), the oldest dropped by trim(). */
+interface PartitionLog {
+  readonly low: number;
+  readonly high: number;
+  append(msg: Omit<IncomingMessage, 'offset'>): void;
+  /** Messages with offsets in [from, to), in order. */
+  slice(from: number, to: number): IncomingMessage[];
+  last(): IncomingMessage | null;
+  /** Drops messages below `offset`. */
+  trim(offset: number): void;
+}
+
+function createPartitionLog(): PartitionLog {
+  let items: IncomingMessage[] = [];
+  let head = 0;
+  let base = 0;
+  return {
+    get low() { return base; },
+    get high() { return base + items.length - head; },
+    append(msg) {
+      items.push({ ...msg, offset: base + items.length - head } as IncomingMessage);
+    },
+    slice(from, to) {
+      const f = Math.max(from, base);
+      return f >= to ? [] : items.slice(head + f - base, head + to - base);
+    },
+    last() {
+      return items.length > head ? items[items.length - 1]! : null;
+    },
+    trim(offset) {
+      const high = base + items.length - head;
+      const upTo = Math.min(offset, high);
+      if (upTo <= base) return;
+      head += upTo - base;
+      base = upTo;
+      if (head > 4_096 && head * 2 > items.length) {
+        items = items.slice(head);
+        head = 0;
+      }
+    },
+  };
+}
+
+/** A compacted partition (cleanup.policy=compact): only the latest message of each key is kept. */
+function createCompactedLog(): PartitionLog {
+  const byKey = new Map<string | null, IncomingMessage>();
+  let high = 0;
+  let lastMsg: IncomingMessage | null = null;
+  return {
+    get low() {
+      let low = high;
+      for (const m of byKey.values()) low = Math.min(low, m.offset);
+      return low;
+    },
+    get high() { return high; },
+    append(msg) {
+      const m = { ...msg, offset: high++ } as IncomingMessage;
+      byKey.set(m.key, m);
+      lastMsg = m;
+    },
+    slice(from, to) {
+      return [...byKey.values()].filter((m) => m.offset >= from && m.offset < to).sort((a, b) => a.offset - b.offset);
+    },
+    last() { return lastMsg; },
+    trim() { /* compaction keeps what it keeps */ },
+  };
+}
+
 interface TopicLog {
   name: string;
-  partitions: IncomingMessage[][];
+  partitions: PartitionLog[];
   config: Record<string, string>;
   /** Counter for messages with neither key nor partition (Kafka spreads them; so do we). */
   roundRobin: number;
@@ -42,7 +115,7 @@ interface TopicLog {
 interface Owned {
   topic: string;
   partition: number;
-  log: IncomingMessage[];
+  log: PartitionLog;
   position: number;
   paused: boolean;
   /** Bumped by seek and revocation: a batch taken at another epoch is stale. */
@@ -72,6 +145,7 @@ const tpKey = (topic: string, partition: number): string => `${topic}\u0000${par
 export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   const defaultPartitions = options.defaultPartitions ?? 6;
   const maxBatch = options.maxBatchMessages ?? 500;
+  const retain = options.retainBelowCommitted ?? 5_000;
   const topics = new Map<string, TopicLog>();
   const groups = new Map<string, Group>();
   /** Running members by subscribed topic, woken on append. */
@@ -83,7 +157,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     if (!Number.isInteger(partitions) || partitions < 1) {
       throw new KafkaConfigError(`topic ${name}: partitions must be a positive integer, got ${partitions}`);
     }
-    const log: TopicLog = { name, partitions: Array.from({ length: partitions }, () => []), config: { ...config }, roundRobin: 0 };
+    const compacted = config['cleanup.policy'] === 'compact';
+    const log: TopicLog = {
+      name, partitions: Array.from({ length: partitions }, () => (compacted ? createCompactedLog() : createPartitionLog())), config: { ...config }, roundRobin: 0,
+    };
     topics.set(name, log);
     // Groups waiting for this topic get its partitions now.
     for (const g of groups.values()) {
@@ -189,11 +266,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
             } else if (!(p >= 0 && p < n && Number.isInteger(p))) {
               throw new BusError(`memory bus: topic ${topic} has no partition ${p}`, { retriable: false });
             }
-            const arr = parts[p]!;
-            arr.push({
+            parts[p]!.append({
               topic,
               partition: p,
-              offset: arr.length,
               key: msg.key,
               value: typeof msg.value === 'string' ? Buffer.from(msg.value) : msg.value,
               headers: msg.headers,
@@ -220,12 +295,11 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
       const log = topics.get(topic);
       if (!log) return [];
-      return log.partitions.map((arr, partition) => ({ partition, low: 0, high: arr.length }));
+      return log.partitions.map((arr, partition) => ({ partition, low: arr.low, high: arr.high }));
     },
 
     async readLast(topic: string, partition: number): Promise<IncomingMessage | null> {
-      const arr = topics.get(topic)?.partitions[partition];
-      return arr && arr.length > 0 ? arr[arr.length - 1]! : null;
+      return topics.get(topic)?.partitions[partition]?.last() ?? null;
     },
 
     async groupOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
@@ -239,6 +313,23 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       closed = true;
     },
   };
+
+  /** Drops what every group that reads `topic` has committed past, keeping `retain` messages below. */
+  function applyRetention(topic: string, partition: number): void {
+    const log = topics.get(topic)?.partitions[partition];
+    if (!log) return;
+    let min = Number.POSITIVE_INFINITY;
+    for (const g of groups.values()) {
+      const c = g.committed.get(topic)?.[partition];
+      const reads = g.members.some((m) => m.opts.topics.includes(topic));
+      if (c === undefined || c < 0) {
+        if (reads) return; // a reader that has not committed yet still needs everything
+        continue;
+      }
+      min = Math.min(min, c);
+    }
+    if (Number.isFinite(min)) log.trim(min - retain);
+  }
 
   function createMemoryConsumer(opts: ConsumerOptions): BusConsumer {
     const group = getGroup(opts.groupId);
@@ -275,7 +366,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
         const committed = group.committed.get(topic)?.[partition];
         const o: Owned = {
           topic, partition, log,
-          position: committed !== undefined && committed >= 0 ? committed : fromBeginning ? 0 : log.length,
+          position: committed !== undefined && committed >= 0 ? committed : fromBeginning ? log.low : log.high,
           paused: false,
           epoch: 0,
         };
@@ -291,9 +382,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       for (let i = 0; i < n; i++) {
         const idx = (cursor + i) % n;
         const o = owned[idx]!;
-        if (o.paused || o.position >= o.log.length) continue;
+        if (o.position < o.log.low) o.position = o.log.low; // dropped by retention: the earliest kept
+        if (o.paused || o.position >= o.log.high) continue;
         cursor = (idx + 1) % n;
-        const end = Math.min(o.position + maxBatch, o.log.length);
+        const end = Math.min(o.position + maxBatch, o.log.high);
         const messages = o.log.slice(o.position, end);
         o.position = end;
         const epoch = o.epoch;
@@ -397,6 +489,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
           let arr = group.committed.get(topic);
           if (!arr) group.committed.set(topic, (arr = []));
           arr[partition] = offset;
+          applyRetention(topic, partition);
         }
       },
 
