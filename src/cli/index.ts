@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('stats', { type: 'boolean', describe: 'Print one JSON object of statistics instead of the events' })
         .option('commands', { type: 'string', describe: 'Replay a command log (JSON array, as recorded in runs)' }),
     async (a) => {
-      const fixtures = loadFixtures();
+      const fixtures = loadFixtures(process.env.STORESIM_FIXTURES || undefined);
       const config = resolveEngineConfig(a as Record<string, unknown>, process.env, fixtures);
       if (a.seed === undefined) process.stderr.write(`storesim: seed ${config.seed}\n`);
       if (a.events === undefined && a['sim-hours'] === undefined) {
@@ -107,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('scenario', { type: 'string', describe: 'Play a scenario: a bundled name (storesim scenario list) or a JSON file' })
         .option('time-scale', { type: 'number', describe: 'Multiply every wall-clock duration of the scenario (infrastructure faults), e.g. 0.1', default: 1 }),
     async (a) => {
-      const fixtures = loadFixtures();
+      const fixtures = loadFixtures(process.env.STORESIM_FIXTURES || undefined);
       // Checked before anything starts: every problem on one line, exit 2.
       const scenario = a.scenario === undefined ? undefined : loadScenario(a.scenario);
       const config = resolveRunConfig({ ...(a as Record<string, unknown>), scenario, stdoutIsTTY: Boolean(process.stdout.isTTY) }, process.env, fixtures);
@@ -119,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('run', { type: 'string', demandOption: true, describe: 'Run id' })
         .option('json', { type: 'boolean', describe: 'Print JSON' }),
     async (a) => {
-      const fixtures = loadFixtures();
+      const fixtures = loadFixtures(process.env.STORESIM_FIXTURES || undefined);
       const { verifyCommand } = await import('../main.js');
       exitCode = await verifyCommand({ runId: a.run, json: Boolean(a.json), db: resolveDb(a, process.env), fixtures });
     })

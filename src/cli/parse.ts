@@ -50,9 +50,10 @@ export function parseDuration(value: string | number, flag: string): number {
 export function checkNumber(value: unknown, flag: string, opts: { min?: number; integer?: boolean; allowZero?: boolean } = {}): number {
   const n = typeof value === 'number' ? value : Number(value);
   const min = opts.min ?? 0;
-  if (!Number.isFinite(n) || n < min || (!opts.allowZero && n === 0 && min === 0) || (opts.integer && !Number.isInteger(n))) {
+  const zeroRefused = !opts.allowZero && min === 0;
+  if (!Number.isFinite(n) || n < min || (zeroRefused && n === 0) || (opts.integer && !Number.isInteger(n))) {
     const what = opts.integer ? 'an integer' : 'a number';
-    throw new UserError(`${flag}: "${String(value)}" must be ${what} ${opts.allowZero ? '>=' : '>'} ${min}`);
+    throw new UserError(`${flag}: "${String(value)}" must be ${what} ${zeroRefused ? '>' : '>='} ${min}`);
   }
   return n;
 }
