@@ -27,7 +27,7 @@ import type { Discount, EntryEvent, ExitEvent, PaymentMethod, Product, RejectCod
 import type { IncomingMessage } from '../kafka/bus.js';
 import { HEADERS } from './types.js';
 import type { PairSide, PosTransaction, ProcessorOutput, ProducedOutput, RunSettings, VisitClosed, VisitLine } from './types.js';
-import { parseFootEvent, parseRunSettings, parseShelfEvent, parseWatermark } from './schemas.js';
+import { fastWatermarkTime, parseFootEvent, parseRunSettings, parseShelfEvent, parseWatermark } from './schemas.js';
 import { centsToDecimal, createPriceBook, priceLines } from './pricing.js';
 import { transactionId, visitRecordId } from './ids.js';
 
@@ -512,15 +512,19 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
     const s = run[side];
     const windowMs = run.settings?.dedup_window_ms ?? 0;
     if (marker === 'watermark') {
-      let json: unknown;
-      try {
-        json = JSON.parse(utf8.decode(msg.value));
-      } catch {
-        return;
+      let time = fastWatermarkTime(msg.value);
+      if (time === null) {
+        let json: unknown;
+        try {
+          json = JSON.parse(utf8.decode(msg.value));
+        } catch {
+          return;
+        }
+        const r = parseWatermark(json);
+        if (!r.ok) return;
+        time = r.value.time;
       }
-      const r = parseWatermark(json);
-      if (!r.ok) return;
-      bumpTime(s, r.value.time, windowMs);
+      bumpTime(s, time, windowMs);
     } else if (marker === 'end') {
       if (s.ended) return;
       s.ended = true;

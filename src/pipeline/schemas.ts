@@ -144,8 +144,62 @@ function eventTypeMismatch(obj: Record<string, unknown>, topic: string, allowed:
   return `event_type: ${got} does not belong on ${topic} (expected ${allowed.join(' or ')})`;
 }
 
+// Fast paths for the exact shapes the engine makes: plain checks with zod's own patterns, no issue
+// machinery. They only ever say yes when zod would (same rules, field by field); anything they do not
+// accept goes to zod, which stays the authority and words the reason.
+const UUID_RE = (eventBase.event_id._zod.def as { pattern?: RegExp }).pattern!;
+const ISO_RE = (isoUtc._zod.def as { pattern?: RegExp }).pattern!;
+const hasOwn = Object.prototype.hasOwnProperty;
+const PAYMENT_SET: ReadonlySet<unknown> = new Set(PAYMENT_METHODS);
+
+const isId = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
+const isIso = (v: unknown): boolean => typeof v === 'string' && ISO_RE.test(v);
+const isIsoOrNull = (v: unknown): boolean => v === null || isIso(v);
+const isSafeInt = (v: unknown): boolean => Number.isSafeInteger(v);
+
+/** Exactly `keys` as own properties (JSON.parse makes no others but enumerable own ones). */
+function hasExactly(obj: Record<string, unknown>, keys: readonly string[]): boolean {
+  let n = 0;
+  for (const k in obj) {
+    if (!hasOwn.call(obj, k)) return false;
+    n++;
+  }
+  if (n !== keys.length) return false;
+  for (const k of keys) if (!hasOwn.call(obj, k)) return false;
+  return true;
+}
+
+function baseOk(o: Record<string, unknown>): boolean {
+  const id = o['event_id'];
+  return typeof id === 'string' && UUID_RE.test(id) && isId(o['store_id']) && isId(o['customer_id']) && isId(o['visit_id'])
+    && isIso(o['timestamp']) && isSafeInt(o['schema_version']);
+}
+
+const ENTRY_KEYS = [...Object.keys(entryEventSchema.shape)];
+const EXIT_KEYS = [...Object.keys(exitEventSchema.shape)];
+const SHELF_KEYS = [...Object.keys(shelfEventSchema.shape)];
+
+function fastEntry(o: Record<string, unknown>): boolean {
+  return hasExactly(o, ENTRY_KEYS) && baseOk(o) && isId(o['door']);
+}
+
+function fastExit(o: Record<string, unknown>): boolean {
+  const lane = o['lane'];
+  const pay = o['payment_method'];
+  return hasExactly(o, EXIT_KEYS) && baseOk(o) && isIso(o['entry_time']) && isIso(o['exit_time'])
+    && (lane === null || (isSafeInt(lane) && (lane as number) > 0))
+    && isIsoOrNull(o['queue_joined_at']) && isIsoOrNull(o['service_started_at'])
+    && (pay === null || PAYMENT_SET.has(pay));
+}
+
+function fastShelf(o: Record<string, unknown>): boolean {
+  return hasExactly(o, SHELF_KEYS) && baseOk(o) && isId(o['shelf_id']) && isId(o['item_id']) && isSafeInt(o['quantity']);
+}
+
 /** Validates a parsed JSON object read from foot_traffic. */
 export function parseFootEvent(obj: Record<string, unknown>): SchemaResult<FootEvent> {
+  const t = obj['event_type'];
+  if (t === 'entry' ? fastEntry(obj) : t === 'exit' && fastExit(obj)) return { ok: true, value: obj as unknown as FootEvent };
   const wrong = eventTypeMismatch(obj, TOPICS.foot, FOOT_TYPES);
   if (wrong !== null) return { ok: false, reason: wrong };
   const r = obj['event_type'] === 'entry' ? entryEventSchema.safeParse(obj) : exitEventSchema.safeParse(obj);
@@ -154,6 +208,8 @@ export function parseFootEvent(obj: Record<string, unknown>): SchemaResult<FootE
 
 /** Validates a parsed JSON object read from shelf_events. */
 export function parseShelfEvent(obj: Record<string, unknown>): SchemaResult<ShelfEvent> {
+  const t = obj['event_type'];
+  if ((t === 'pickup' || t === 'putback') && fastShelf(obj)) return { ok: true, value: obj as unknown as ShelfEvent };
   const wrong = eventTypeMismatch(obj, TOPICS.shelf, SHELF_TYPES);
   if (wrong !== null) return { ok: false, reason: wrong };
   const r = shelfEventSchema.safeParse(obj);
@@ -163,6 +219,31 @@ export function parseShelfEvent(obj: Record<string, unknown>): SchemaResult<Shel
 export function parseRunSettings(v: unknown): SchemaResult<RunSettings> {
   const r = runSettingsSchema.safeParse(v);
   return r.success ? { ok: true, value: r.data } : { ok: false, reason: describeIssues(r.error.issues) };
+}
+
+/**
+ * The engine's watermark bytes, `{"time":<integer>}`, read without JSON.parse; null for anything else
+ * (the caller then parses and validates with zod as usual). At most 15 digits: always a safe integer,
+ * and Number() reads it exactly as JSON.parse does.
+ */
+export function fastWatermarkTime(value: Uint8Array): number | null {
+  const n = value.length;
+  // {"time":  = 7B 22 74 69 6D 65 22 3A
+  if (n < 10 || n > 24 || value[0] !== 0x7b || value[1] !== 0x22 || value[2] !== 0x74 || value[3] !== 0x69 || value[4] !== 0x6d
+    || value[5] !== 0x65 || value[6] !== 0x22 || value[7] !== 0x3a || value[n - 1] !== 0x7d) return null;
+  let i = 8;
+  let neg = false;
+  if (value[i] === 0x2d) { neg = true; i++; }
+  const first = i;
+  if (first >= n - 1 || n - 1 - first > 15) return null;
+  if (value[first] === 0x30 && n - 1 - first > 1) return null; // a leading zero is not JSON
+  let t = 0;
+  for (; i < n - 1; i++) {
+    const d = value[i]! - 0x30;
+    if (d < 0 || d > 9) return null;
+    t = t * 10 + d;
+  }
+  return neg ? -t : t;
 }
 
 export function parseWatermark(v: unknown): SchemaResult<WatermarkValue> {
