@@ -19,6 +19,13 @@ import { EXIT, UserError } from './cli/errors.js';
 import { maskUrl, type DbTarget, type RunConfig } from './cli/config.js';
 import { newRunId } from './run-id.js';
 import { createMonitor, type Monitor } from './monitor.js';
+import { createFaultSocketFactory, createLinkController, type LinkController } from './kafka/fault-socket.js';
+import { withBrokerFaults } from './kafka/fault-bus.js';
+import type { KafkaLogLine } from './kafka/kafka-bus.js';
+import { DEFAULT_SQLITE_PATH, openDatabase as openDatabaseWith } from './db/open.js';
+import { createPgFaultStream, pgFaultSwitch, sqliteFaults, type DbFaultSwitch } from './db/fault-stream.js';
+import { createFaultController, INFRA_FAULTS, type FaultController, type FaultRecord, type InfraFault } from './faults.js';
+import { createScenarioPlayer, createStepCommands, scenarioTimeline, type TimelineStep } from './cli/scenario.js';
 
 export interface TopicNames {
   foot: string; shelf: string; clean: string; pos: string; visits: string; rejected: string; state: string;
@@ -43,8 +50,18 @@ export function groupIds(prefix: string): { processor: string; sink: string } {
 const LEASE_MS = 15_000;
 const HEARTBEAT_MS = 3_000;
 
-export async function openBus(cfg: RunConfig): Promise<Bus> {
-  if (!cfg.kafka) return createMemoryBus({ defaultPartitions: cfg.partitions });
+export interface OpenBusOptions {
+  /** Broker faults: Kafka connections go through fault sockets; the in-process bus gets the same switch. Default: none. */
+  link?: LinkController;
+  /** Where kafkajs logs go. Default: stderr. */
+  onLog?: (line: KafkaLogLine) => void;
+}
+
+export async function openBus(cfg: RunConfig, opts: OpenBusOptions = {}): Promise<Bus> {
+  if (!cfg.kafka) {
+    const bus = createMemoryBus({ defaultPartitions: cfg.partitions });
+    return opts.link ? withBrokerFaults(bus, opts.link) : bus;
+  }
   const { createKafkaBus } = await import('./kafka/kafka-bus.js');
   return createKafkaBus({
     brokers: cfg.kafka.brokers,
@@ -52,6 +69,8 @@ export async function openBus(cfg: RunConfig): Promise<Bus> {
     ssl: cfg.kafka.ssl,
     sasl: cfg.kafka.sasl,
     replicationFactor: cfg.kafka.replicationFactor,
+    ...(opts.link ? { socketFactory: createFaultSocketFactory(opts.link) } : {}),
+    ...(opts.onLog ? { onLog: opts.onLog } : {}),
   });
 }
 
@@ -59,6 +78,62 @@ export async function openDb(target: DbTarget): Promise<Database> {
   const db = await openDatabase(target);
   await db.migrate();
   return db;
+}
+
+/**
+ * SQLite busy timeout of a run, ms: better-sqlite3 waits for a lock synchronously, so a write that
+ * meets a held lock (db_down) fails this fast and the sink retries it asynchronously.
+ */
+const RUN_SQLITE_BUSY_MS = 25;
+
+/** The run's database with its fault switch: PostgreSQL through fault sockets, SQLite with a lock and latency. */
+async function openRunDb(target: DbTarget): Promise<{ db: Database; faults: DbFaultSwitch; release(): void }> {
+  const isPg = target.url !== undefined && /^postgres(ql)?:\/\//i.test(target.url);
+  const link = createLinkController();
+  const db = await openDatabaseWith(target, {
+    busyTimeoutMs: RUN_SQLITE_BUSY_MS,
+    ...(isPg ? { pgStream: createPgFaultStream(link) } : {}),
+  });
+  if (isPg) return { db, faults: pgFaultSwitch(link), release: () => link.set({ kind: 'normal' }) };
+  const sq = sqliteFaults(db, target.sqlitePath ?? DEFAULT_SQLITE_PATH);
+  return { db: sq.db, faults: sq.faults, release: () => sq.close() };
+}
+
+/**
+ * The run's command log in the database, in order, every write retried until it lands (a database
+ * outage must not lose a command nor stop the run). Commands that change the stream await their
+ * write before they take effect; infrastructure-fault steps are written in the background (the step
+ * that ends a database outage must not wait for that database). DESIGN.md, Promises.
+ */
+function createCommandWriter(db: Database, runId: string, faultsActive: () => boolean): {
+  write(entry: CommandLogEntry): Promise<void>;
+  background(entry: CommandLogEntry): void;
+  flush(): Promise<void>;
+} {
+  let tail: Promise<void> = Promise.resolve();
+  const write = (entry: CommandLogEntry): Promise<void> => {
+    const run = tail.then(() => retryDb(() => db.appendCommand(runId, entry), faultsActive));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  return {
+    write,
+    background(entry) { write(entry).catch(() => undefined); },
+    flush: () => tail,
+  };
+}
+
+/** Retries a database call with backoff while it fails: without limit while a fault is active, else for about a minute. */
+async function retryDb<T>(fn: () => Promise<T>, faultsActive: () => boolean): Promise<T> {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!faultsActive() && Date.now() - started > 60_000) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5))));
+    }
+  }
 }
 
 function topicSpecs(names: TopicNames, partitions: number): TopicSpec[] {
@@ -124,17 +199,31 @@ export interface Summary {
   latency_ms: { p50: number | null; p99: number | null };
   verify: { ok: boolean; lost: number; duplicated: number; mismatched: number };
   stream_sha256: string;
+  /** Every infrastructure fault of the run: when it started, how long it lasted, peak backlog, drain time after it. */
+  faults: FaultRecord[];
 }
 
 export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<number> {
   const out = (line: object): void => { process.stdout.write(JSON.stringify(line) + '\n'); };
-  const db = await openDb(cfg.db);
+  const opened = await openRunDb(cfg.db);
+  const db = opened.db;
   // The warehouse's dimensions come from the same fixtures the engine uses (abandoned carts are valued at list price).
   await db.seedDimensions(fixtures);
   let bus: Bus | null = null;
   const cleanups: (() => Promise<void> | void)[] = [];
+  const brokerLink = createLinkController();
+  let monitorRef: Monitor | null = null;
+  // kafkajs logs the symptoms of a broker fault loudly: quiet while one is on and for a while after;
+  // never on the console under the dashboard (STYLE.md, Errors).
+  let brokerQuietUntil = 0;
+  const onKafkaLog = (l: KafkaLogLine): void => {
+    if (Date.now() < brokerQuietUntil) return;
+    const text = `kafkajs ${l.level} [${l.namespace}] ${l.message}`;
+    if (cfg.tui) monitorRef?.setStatus(text);
+    else process.stderr.write(text + '\n');
+  };
   try {
-    bus = await openBus(cfg);
+    bus = await openBus(cfg, { link: brokerLink, onLog: onKafkaLog });
     const names = topicNames(cfg.topicPrefix);
     const groups = groupIds(cfg.topicPrefix);
     const partitions = cfg.kafka ? cfg.kafka.partitions : cfg.partitions;
@@ -146,19 +235,25 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     }
 
     const hasEngine = cfg.roles.has('engine');
-    let processor: Processor | null = null;
-    let sink: Sink | null = null;
-    if (cfg.roles.has('sink')) {
-      sink = createSink({ bus, db, groupId: groups.sink, topics: names });
-      await sink.start();
-      cleanups.push(() => sink?.stop());
+    // Assigned by startRoles (a closure), so declared without narrowing to null.
+    let processor = null as Processor | null;
+    let sink = null as Sink | null;
+    const startRoles = async (): Promise<void> => {
+      if (cfg.roles.has('sink')) {
+        sink = createSink({ bus: bus!, db, groupId: groups.sink, topics: names });
+        await sink.start();
+        cleanups.push(() => sink?.stop());
+      }
+      if (cfg.roles.has('processor')) {
+        processor = createProcessor({ bus: bus!, groupId: groups.processor, topics: names, fixtures });
+        await processor.start();
+        cleanups.push(() => processor?.stop());
+      }
+    };
+    if (!hasEngine) {
+      await startRoles();
+      return await runWithoutEngine(cfg, { processor, sink, cleanups, out });
     }
-    if (cfg.roles.has('processor')) {
-      processor = createProcessor({ bus, groupId: groups.processor, topics: names, fixtures });
-      await processor.start();
-      cleanups.push(() => processor?.stop());
-    }
-    if (!hasEngine) return await runWithoutEngine(cfg, { processor, sink, cleanups, out });
 
     const started = Date.now();
     const runId = cfg.resume ?? newRunId(started);
@@ -173,6 +268,8 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     if (live) {
       throw new UserError(`run ${live.run_id} is still live on topic prefix "${cfg.topicPrefix}" (stop it, wait ${LEASE_MS / 1000}s after it died, or use another --topic-prefix)`);
     }
+    // Only once the lease is ours: a refused run must not join the live run's consumer groups.
+    await startRoles();
     const heartbeat = setInterval(() => {
       db.updateRun(runId, { heartbeat_at: new Date().toISOString() }).catch(() => undefined);
     }, HEARTBEAT_MS);
@@ -184,6 +281,75 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     cleanups.push(() => producer.disconnect());
     const publisher = createPublisher({ producer });
     const commandLog: CommandLogEntry[] = [];
+
+    const faults: FaultController = createFaultController({
+      broker: brokerLink,
+      db: opened.faults,
+      processor,
+      sink,
+      backlog: () => (monitorRef ? monitorRef.backlog() : publisher.backlog),
+      onEvent: (e) => {
+        if (e.name === 'broker_down' || e.name === 'broker_slow') {
+          const brokerFaultOn = faults.status().some((f) => f.active && f.name.startsWith('broker'));
+          brokerQuietUntil = brokerFaultOn ? Number.POSITIVE_INFINITY : Date.now() + 30_000;
+        }
+        const say = (m: string): void => monitorRef?.setStatus(m);
+        switch (e.type) {
+          case 'started': say(`${e.name} on${e.durationMs !== null ? ` for ${(e.durationMs / 1000).toFixed(1)} s` : ''}`); break;
+          case 'stopped': say(`${e.name} off after ${e.record.duration_s ?? 0} s; backlog draining (peak ${e.record.peak_backlog})`); break;
+          case 'drained': say(`${e.name}: backlog drained ${e.record.drain_s ?? 0} s after it ended (peak ${e.record.peak_backlog})`); break;
+          case 'error': say(`${e.name}: ${e.error instanceof Error ? e.error.message : String(e.error)}`); break;
+        }
+      },
+    });
+    cleanups.push(() => faults.close());
+    const commands = createCommandWriter(db, runId, () => faults.anyActive());
+    /** Steps that do not change the stream (warp, infrastructure faults): logged in the background. */
+    const logBackground = (command: Record<string, unknown>): void => {
+      const entry: CommandLogEntry = { step: engine.step, sim_ms: engine.nowMs, command };
+      commandLog.push(entry);
+      commands.background(entry);
+    };
+    const startInfra = (name: InfraFault, o: { durationMs: number | null; latencyMs: number | null }, origin: Record<string, unknown>): void => {
+      logBackground({ type: 'start_fault', fault: name, duration_ms: o.durationMs, latency_ms: o.latencyMs, ...origin });
+      faults.start(name, o).catch((err: unknown) => monitorRef?.setStatus(`${name}: ${err instanceof Error ? err.message : String(err)}`));
+    };
+    const stopInfra = (name: InfraFault, origin: Record<string, unknown>): void => {
+      logBackground({ type: 'stop_fault', fault: name, ...origin });
+      faults.stop(name).catch((err: unknown) => monitorRef?.setStatus(`${name}: ${err instanceof Error ? err.message : String(err)}`));
+    };
+    const toggleInfra = (name: InfraFault): void => {
+      if (!faults.available(name)) {
+        monitorRef?.setStatus(`${name}: not available in this process`);
+        return;
+      }
+      const on = faults.status().some((f) => f.name === name && f.active);
+      if (on) stopInfra(name, { source: 'key' });
+      else startInfra(name, { durationMs: null, latencyMs: null }, { source: 'key' });
+    };
+
+    // The scenario: steps due are applied between engine chunks, the engine never runs past the next one.
+    const player = cfg.scenario ? createScenarioPlayer(scenarioTimeline(cfg.scenario, cfg.timeScale)) : null;
+    const stepCommands = createStepCommands(cfg.engine.ratePerMin);
+    const applyStep = (step: TimelineStep): void => {
+      const cmd = stepCommands.engineCommand(step);
+      if (cmd) {
+        driver.command(cmd);
+        return;
+      }
+      const origin = { scenario_step: step.index, ...(step.note !== undefined ? { note: step.note } : {}) };
+      switch (step.do) {
+        case 'set_warp':
+          driver.setWarp(step.warp);
+          logBackground({ type: 'set_warp', warp: step.warp, ...origin });
+          break;
+        case 'start_fault': startInfra(step.fault, { durationMs: step.durationWallMs, latencyMs: step.latencyWallMs }, origin); break;
+        case 'stop_fault': stopInfra(step.fault, origin); break;
+        case 'end': driver.stop(); break;
+        default: break;
+      }
+    };
+
     const driver = createEngineDriver({
       engine, publisher, settings,
       topics: { foot_traffic: names.foot, shelf_events: names.shelf } satisfies Record<RawTopic, string>,
@@ -191,11 +357,20 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
       warp: cfg.warp, eps: cfg.eps, maxEvents: cfg.events, durationMs: cfg.durationMs,
       onCommand: async (entry) => {
         commandLog.push(entry);
-        await db.appendCommand(runId, entry);
+        await commands.write(entry);
       },
+      betweenChunks: player
+        ? async () => {
+          await Promise.resolve(); // the driver's first call comes from inside createEngineDriver
+          for (const step of player.due(engine.nowMs - cfg.engine.startMs)) applyStep(step);
+          const next = player.nextAtSimMs;
+          return next === null ? null : cfg.engine.startMs + next;
+        }
+        : undefined,
     });
 
-    const monitor: Monitor = createMonitor({ cfg, bus, db, runId, names, groups, engine, driver, processor, sink, fixtures, started });
+    const monitor: Monitor = createMonitor({ cfg, bus, db, runId, names, groups, engine, driver, processor, sink, fixtures, started, publisher, faults });
+    monitorRef = monitor;
     let signals = 0;
     const onSignal = (): void => {
       signals++;
@@ -203,23 +378,33 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
         process.stderr.write('storesim: forced stop\n');
         process.exit(EXIT.forced);
       }
-      monitor.setStatus('stopping: draining the pipeline (Ctrl-C again to force)');
+      // A graceful stop ends active faults first (DESIGN.md, Promises).
+      monitor.setStatus('stopping: ending faults, draining the pipeline (Ctrl-C again to force)');
+      void faults.stopAll();
       driver.stop();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     cleanups.push(() => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); });
 
-    const ui = cfg.tui ? await monitor.openDashboard((c) => handleUiCommand(c, engine, driver, onSignal, monitor)) : null;
+    const ui = cfg.tui ? await monitor.openDashboard((c) => handleUiCommand(c, engine, driver, onSignal, monitor, toggleInfra)) : null;
     if (!cfg.tui) monitor.startProgressLines(cfg.intervalMs, out);
     cleanups.push(() => monitor.stop());
 
     await driver.done;
     monitor.setStatus('draining');
+    // Faults started without a duration end with the engine; timed ones finish their wall-clock time.
+    await faults.stopOpenEnded();
     const expected = engine.expected();
-    await db.updateRun(runId, { stopped_at_seq: engine.produced, stopped_at_ms: engine.nowMs, produced: engine.produced });
+    await retryDb(() => db.updateRun(runId, { stopped_at_seq: engine.produced, stopped_at_ms: engine.nowMs, produced: engine.produced }), () => faults.anyActive());
     const drained = await drain(db, runId, expected, cfg.drainTimeoutMs, () => monitor.faultsActive());
     const drainedAt = Date.now();
+    // A timed fault still on finishes its wall-clock time (unless a graceful stop ended it), then
+    // the database holding everything means whatever a fault left behind has drained.
+    if (drained && signals === 0) await faults.whenIdle();
+    await faults.stopAll();
+    if (drained) faults.settle(drainedAt);
+    await commands.flush();
     if (!drained) process.stderr.write('storesim: the drain made no progress; verify will report what is missing\n');
     await processor?.stop();
     processor = null;
@@ -230,9 +415,10 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     const result = verifyRun(runId, ledger, await db.contents(runId), fixtures);
     const counts = await db.counts(runId);
     const finishedAt = Date.now();
-    const summary = buildSummary({ runId, cfg, bus, db, engine, counts, result, started, finishedAt, drainedAt, driver, monitor });
+    const summary = buildSummary({ runId, cfg, bus, db, engine, counts, result, started, finishedAt, drainedAt, driver, monitor, faults: faults.records() });
     await db.updateRun(runId, { status: 'completed', summary: JSON.stringify(summary), verify_ok: result.ok, heartbeat_at: new Date().toISOString() });
     if (ui) await ui.close();
+    monitor.stop();
     out(summary);
     if (!result.ok) printVerifyExamples(result, (s) => process.stderr.write(s));
     return result.ok ? EXIT.ok : EXIT.verifyFailed;
@@ -240,7 +426,9 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     for (const c of cleanups.reverse()) {
       try { await c(); } catch { /* closing anyway */ }
     }
+    brokerLink.set({ kind: 'normal' });
     await bus?.close().catch(() => undefined);
+    opened.release();
     await db.close().catch(() => undefined);
   }
 }
@@ -257,7 +445,10 @@ export function nextStep<T>(steps: readonly T[], current: T, dir: 1 | -1, value:
 }
 
 /** Keys become commands to the engine or the driver; the UI never touches engine state. */
-function handleUiCommand(c: { type: string; fault?: string }, engine: Engine, driver: EngineDriver, quit: () => void, monitor: Monitor): void {
+function handleUiCommand(
+  c: { type: string; fault?: string }, engine: Engine, driver: EngineDriver, quit: () => void, monitor: Monitor,
+  toggleInfra: (name: InfraFault) => void,
+): void {
   const warpValue = (w: number | 'max'): number => (w === 'max' ? Number.POSITIVE_INFINITY : w);
   switch (c.type) {
     case 'quit': quit(); break;
@@ -277,8 +468,10 @@ function handleUiCommand(c: { type: string; fault?: string }, engine: Engine, dr
       const faults = engine.snapshot().faults;
       if (kind in faults) {
         driver.command({ type: 'set_fault', fault: kind, rate: faults[kind] > 0 ? 0 : MENU_FAULT_RATE } as EngineCommand);
+      } else if ((INFRA_FAULTS as readonly string[]).includes(String(c.fault))) {
+        toggleInfra(c.fault as InfraFault);
       } else {
-        monitor.setStatus(`${String(c.fault)}: infrastructure faults are not available in this version`);
+        monitor.setStatus(`${String(c.fault)}: no such fault`);
       }
       break;
     }
@@ -309,10 +502,11 @@ export async function drain(
   let last = -1;
   let lastChange = Date.now();
   for (;;) {
-    const c = await db.counts(runId);
-    const done = c.staging + c.rejected >= expected.produced && c.transactions >= expected.transactions && c.visits >= expected.visits;
+    // A database outage makes the count fail too: no progress, and no clock while the fault is on.
+    const c = await db.counts(runId).catch(() => null);
+    const done = c !== null && c.staging + c.rejected >= expected.produced && c.transactions >= expected.transactions && c.visits >= expected.visits;
     if (done) return true;
-    const progress = c.staging + c.rejected + c.transactions + c.visits;
+    const progress = c === null ? last : c.staging + c.rejected + c.transactions + c.visits;
     if (progress !== last || paused()) { last = progress; lastChange = Date.now(); }
     if (Date.now() - lastChange > timeoutMs) return false;
     await new Promise((r) => setTimeout(r, 100));
@@ -327,7 +521,7 @@ async function replayLedger(cfg: RunConfig, fixtures: Fixtures, commands: Comman
 
 function buildSummary(x: {
   runId: string; cfg: RunConfig; bus: Bus; db: Database; engine: Engine; counts: RunCounts; result: VerifyResult;
-  started: number; finishedAt: number; drainedAt: number; driver: EngineDriver; monitor: Monitor;
+  started: number; finishedAt: number; drainedAt: number; driver: EngineDriver; monitor: Monitor; faults: FaultRecord[];
 }): Summary {
   const elapsed = (x.finishedAt - x.started) / 1000;
   // Throughput end to end: from the first event to the last row committed (verify not included).
@@ -353,6 +547,7 @@ function buildSummary(x: {
     latency_ms: lat,
     verify: { ok: x.result.ok, lost: x.result.lost, duplicated: x.result.duplicated, mismatched: x.result.mismatched },
     stream_sha256: x.driver.streamSha256(),
+    faults: x.faults,
   };
 }
 

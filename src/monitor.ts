@@ -12,6 +12,7 @@ import type { Processor } from './pipeline/processor.js';
 import type { Sink } from './pipeline/sink.js';
 import type { RunConfig } from './cli/config.js';
 import type { TopicNames } from './main.js';
+import type { FaultController } from './faults.js';
 import {
   DATA_FAULTS, INFRA_FAULTS, createDashboardStore, createThrottledPublisher, emptyDashboardState, pushHistory,
   type DashboardState, type DashboardStore, type FaultStatus, type TopicStats,
@@ -30,6 +31,10 @@ export interface MonitorDeps {
   sink: Sink | null;
   fixtures: Fixtures;
   started: number;
+  /** The engine's publisher: messages enqueued and not yet acknowledged count as backlog. */
+  publisher?: { readonly backlog: number } | null;
+  /** Infrastructure faults: shown active with since and backlog, draining after. */
+  faults?: FaultController | null;
 }
 
 export interface Monitor {
@@ -42,10 +47,19 @@ export interface Monitor {
   redelivered(): number;
   /** True while an infrastructure fault is active (the drain's no-progress clock stops). */
   faultsActive(): boolean;
+  /**
+   * What the pipeline owes now: the engine's unacknowledged messages plus every consumer group's
+   * lag (offsets read at most every LAG_REFRESH_MS; the last known lag when the broker does not answer).
+   */
+  backlog(): Promise<number>;
   stop(): void;
 }
 
 const UI_SAMPLE_MS = 200;
+/** Offsets are read at most this often (the fault sampler and the dashboard share them). */
+const LAG_REFRESH_MS = 400;
+/** A read of offsets that takes longer (a broker outage) leaves the last figures in place. */
+const LAG_WAIT_MS = 1_000;
 
 export function createMonitor(d: MonitorDeps): Monitor {
   const layout = d.fixtures.layouts[d.cfg.engine.layout]!;
@@ -59,6 +73,8 @@ export function createMonitor(d: MonitorDeps): Monitor {
   const lastTotals = new Map<string, { total: number; at: number }>();
   const timers: NodeJS.Timeout[] = [];
   let sampling = false;
+  /** Set by stop(): a sample still in flight prints nothing (the summary is the last line). */
+  let stopped = false;
 
   const topicList: { topic: string; group: string }[] = [
     { topic: d.names.foot, group: d.groups.processor },
@@ -68,6 +84,43 @@ export function createMonitor(d: MonitorDeps): Monitor {
     { topic: d.names.visits, group: d.groups.sink },
     { topic: d.names.rejected, group: d.groups.sink },
   ];
+
+  /** Offsets of every topic, one read at a time; a slow read (broker away) leaves the last figures. */
+  let topicsAt = 0;
+  let topicsInFlight: Promise<TopicStats[]> | null = null;
+  let lastLag = 0;
+  const freshTopics = async (now: number): Promise<TopicStats[]> => {
+    if (now - topicsAt < LAG_REFRESH_MS && !topicsInFlight) return state.topics;
+    if (!topicsInFlight) {
+      topicsInFlight = topicStats(now).then((t) => {
+        topicsAt = Date.now();
+        lastLag = t.reduce((a, x) => a + x.lag.reduce((b, l) => b + l.lag, 0), 0);
+        state = { ...state, topics: t };
+        return t;
+      }).finally(() => { topicsInFlight = null; });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((r) => { timer = setTimeout(() => r(null), LAG_WAIT_MS); });
+    try {
+      const t = await Promise.race([topicsInFlight, late]);
+      return t ?? state.topics;
+    } catch {
+      return state.topics;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const faultRows = (): FaultStatus[] => {
+    const f = d.faults;
+    if (!f) return INFRA_FAULTS.map((name) => ({ name, kind: 'infra' as const, active: false }));
+    const rows = f.status();
+    // After a fault ends, its backlog drains: shown as its own active line until it has.
+    for (const x of f.draining()) {
+      rows.push({ name: `${x.name}↓`, kind: 'infra', active: true, sinceMs: x.endedMs, detail: `draining · backlog ${x.backlog.toLocaleString('en-US')} · peak ${x.peak.toLocaleString('en-US')}` });
+    }
+    return rows;
+  };
 
   const topicStats = async (now: number): Promise<TopicStats[]> => {
     const out: TopicStats[] = [];
@@ -101,14 +154,14 @@ export function createMonitor(d: MonitorDeps): Monitor {
         if (rate === 0) faultSince.delete(name);
         return { name, kind: 'data' as const, active: rate > 0, rate, sinceMs: faultSince.get(name) };
       }),
-      ...INFRA_FAULTS.map((name) => ({ name, kind: 'infra' as const, active: false })),
+      ...faultRows(),
     ];
     const visitsClosed = p?.visitsClosed ?? 0;
     state = {
       header: { mode: state.header.mode, simTimeMs: snap.simTimeMs, warp: d.driver.warp, ratePerMin: snap.ratePerMin, paused: snap.paused, runId: d.runId },
       floor: { layout, customers: snap.customers, lanes: snap.lanes },
       carts: snap.carts,
-      topics: await topicStats(now),
+      topics: await freshTopics(now),
       rejected: { latest: p?.latestRejected ?? [], byCode: p?.byCode ?? {} },
       kpis: {
         revenueCents: p?.revenueCents ?? 0,
@@ -133,6 +186,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
         if (sampling) return;
         sampling = true;
         sample().then((s) => {
+          if (stopped) return;
           const elapsed = (Date.now() - d.started) / 1000;
           const p = d.processor?.stats();
           const lag: Record<string, number> = {};
@@ -151,6 +205,11 @@ export function createMonitor(d: MonitorDeps): Monitor {
             events_per_sec: elapsed > 0 ? Math.round(d.engine.produced / elapsed) : 0,
             lag,
             latency_ms: { p50: s.kpis.latencyP50Ms, p99: s.kpis.latencyP99Ms },
+            ...(s.faults.some((f) => f.kind === 'infra' && f.active) ? {
+              faults: s.faults.filter((f) => f.kind === 'infra' && f.active).map((f) => ({
+                name: f.name, for_s: f.sinceMs === undefined ? null : Math.round((Date.now() - f.sinceMs) / 100) / 10, detail: f.detail ?? null,
+              })),
+            } : {}),
           });
         }).catch(() => undefined).finally(() => { sampling = false; });
       }, intervalMs));
@@ -178,7 +237,15 @@ export function createMonitor(d: MonitorDeps): Monitor {
       return { p50: l?.p50 ?? null, p99: l?.p99 ?? null };
     },
     redelivered(): number { return d.processor?.stats().redelivered ?? 0; },
-    faultsActive(): boolean { return false; },
-    stop(): void { for (const t of timers) clearInterval(t); timers.length = 0; },
+    faultsActive(): boolean { return d.faults?.anyActive() ?? false; },
+    async backlog(): Promise<number> {
+      await freshTopics(Date.now());
+      return (d.publisher?.backlog ?? 0) + lastLag;
+    },
+    stop(): void {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      timers.length = 0;
+    },
   };
 }

@@ -6,6 +6,7 @@ import { defaultEngineConfig } from '../engine/engine.js';
 import type { EngineConfig, Fixtures } from '../engine/types.js';
 import { UserError } from './errors.js';
 import { checkNumber, parseDuration, parseFaults, parseStart, parseWarp } from './parse.js';
+import type { Scenario } from './scenario.js';
 
 export type Role = 'engine' | 'processor' | 'sink' | 'ui';
 export const ROLES: readonly Role[] = ['engine', 'processor', 'sink', 'ui'];
@@ -37,6 +38,10 @@ export interface RunConfig {
   tui: boolean;
   drainTimeoutMs: number;
   resume: string | null;
+  /** The scenario to play (`--scenario`, loaded and checked before anything starts), or null. */
+  scenario: Scenario | null;
+  /** Multiplies every wall-clock duration of the scenario's infrastructure faults (`--time-scale`). Default 1. */
+  timeScale: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -118,7 +123,30 @@ export function pickSeed(now: () => number): number {
   return Math.floor(now() % 2_147_483_647);
 }
 
-export function resolveRunConfig(argv: Record<string, unknown>, env: Env, fixtures: Fixtures, now: () => number = Date.now): RunConfig {
+/**
+ * A scenario's settings under the flags (docs/scenarios.md): a flag given on the command line wins,
+ * then the scenario, then the defaults. `argv.scenario` is the loaded Scenario.
+ */
+export function withScenarioSettings(argv: Record<string, unknown>): Record<string, unknown> {
+  const scenario = argv.scenario as Scenario | undefined;
+  if (!scenario || typeof scenario !== 'object') return argv;
+  const s = scenario.settings;
+  const out = { ...argv };
+  const under = (flag: string, value: unknown): void => {
+    if (value !== undefined && out[flag] === undefined) out[flag] = value;
+  };
+  under('layout', s.layout);
+  under('seed', s.seed);
+  under('rate', s.rate);
+  under('traffic-curve', s.trafficCurve);
+  under('warp', s.warp === undefined ? undefined : String(s.warp));
+  under('events', s.events);
+  if (s.faults) under('faults', Object.entries(s.faults).map(([k, v]) => `${k}=${v}`).join(','));
+  return out;
+}
+
+export function resolveRunConfig(rawArgv: Record<string, unknown>, env: Env, fixtures: Fixtures, now: () => number = Date.now): RunConfig {
+  const argv = withScenarioSettings(rawArgv);
   const engine = resolveEngineConfig(argv, env, fixtures, now);
   const roleArgs = (argv.role as string[] | undefined) ?? [];
   const roles = new Set<Role>();
@@ -148,5 +176,7 @@ export function resolveRunConfig(argv: Record<string, unknown>, env: Env, fixtur
     tui,
     drainTimeoutMs: parseDuration((argv['drain-timeout'] as string | undefined) ?? '30s', '--drain-timeout'),
     resume: (argv.resume as string | undefined) ?? null,
+    scenario: (argv.scenario as Scenario | undefined) ?? null,
+    timeScale: argv['time-scale'] === undefined ? 1 : checkNumber(argv['time-scale'], '--time-scale', { min: 0 }),
   };
 }

@@ -37,6 +37,12 @@ export interface EngineDriverOptions {
   onCommand: (entry: CommandLogEntry) => Promise<void> | void;
   /** Backlog above which the engine waits for the publisher (back-pressure). */
   maxBacklog?: number;
+  /**
+   * Called between chunks, before queued commands apply (the scenario player: it may queue commands,
+   * change the warp or stop). Returns the simulated time (epoch ms) the engine must not run past
+   * before the next call, so a step takes effect at its time; null for no limit. Default: none.
+   */
+  betweenChunks?: () => Promise<number | null> | number | null;
   /** Skip publishing messages up to and including this seq per partition (resume). */
   skip?: (topic: RawTopic, partition: number, seq: number) => boolean;
   now?: () => number;
@@ -120,6 +126,7 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
   const loop = async (): Promise<void> => {
     control('run_start', JSON.stringify(settings));
     for (;;) {
+      const limit = opts.betweenChunks ? await opts.betweenChunks() : null;
       await applyQueued();
       if (stopRequested) break;
       if (opts.maxEvents !== null && engine.produced >= opts.maxEvents) break;
@@ -131,7 +138,8 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
         if (opts.maxEvents !== null) max = Math.min(max, opts.maxEvents - engine.produced);
         if (opts.eps !== null) max = Math.min(max, Math.floor(((now() - epsAnchorWall) * opts.eps) / 1000) - (engine.produced - epsAnchorProduced));
         if (max <= 0) break;
-        const until = warp === 'max' ? Number.POSITIVE_INFINITY : anchorSim + (now() - anchorWall) * warp;
+        const paced = warp === 'max' ? Number.POSITIVE_INFINITY : anchorSim + (now() - anchorWall) * warp;
+        const until = limit === null ? paced : Math.min(paced, limit);
         const stepBefore = engine.step;
         engine.run(until, max, emit);
         if (engine.step === stepBefore) break;
