@@ -11,6 +11,7 @@ import pg from 'pg';
 import { DatabaseError, classifyPgOpenError, classifySqliteOpenError, maskUrl } from './errors.js';
 import { createPostgresDatabase } from './postgres.js';
 import { createSqliteDatabase } from './sqlite.js';
+import { openSqliteInWorker } from './sqlite-worker-client.js';
 import type { Database } from './types.js';
 import type { Fixtures } from '../engine/types.js';
 
@@ -45,6 +46,11 @@ export interface OpenOptions {
   warehouse?: boolean;
   /** Seed dim_product, dim_customer and dim_store from these fixtures after migrating (idempotent). Default: not seeded. */
   fixtures?: Fixtures;
+  /**
+   * Run the SQLite connection in its own worker thread (sqlite-worker.ts), so writes and a held lock
+   * never stop the main thread. Default true; false keeps it on the calling thread.
+   */
+  sqliteWorker?: boolean;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -142,6 +148,20 @@ async function openSqlite(path: string, opts: OpenOptions): Promise<Database> {
     if (existsSync(path) && statSync(path).isDirectory()) {
       throw new DatabaseError('usage', `cannot open SQLite database ${path}: it is a directory (pass --sqlite PATH to a file)`);
     }
+  }
+
+  if (opts.sqliteWorker ?? true) {
+    const db = await openSqliteInWorker({ path, busyTimeoutMs: opts.busyTimeoutMs ?? 200, warehouse: opts.warehouse });
+    if (opts.migrate !== false || opts.fixtures) {
+      try {
+        if (opts.migrate !== false) await db.migrate();
+        if (opts.fixtures) await db.seedDimensions(opts.fixtures);
+      } catch (err) {
+        await db.close().catch(() => undefined);
+        throw err instanceof DatabaseError ? err : classifySqliteOpenError(err, path);
+      }
+    }
+    return db;
   }
 
   let raw: BetterSqlite3.Database | undefined;
