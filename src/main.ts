@@ -48,6 +48,8 @@ export function groupIds(prefix: string): { processor: string; sink: string } {
 }
 
 const LEASE_MS = 15_000;
+/** kafkajs logs these at error level while metadata of new topics propagates, then retries by itself. */
+const KAFKA_RETRIED_NOISE = /not the leader for that topic-partition|does not host this topic-partition/i;
 const HEARTBEAT_MS = 3_000;
 
 export interface OpenBusOptions {
@@ -217,7 +219,7 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
   // never on the console under the dashboard (STYLE.md, Errors).
   let brokerQuietUntil = 0;
   const onKafkaLog = (l: KafkaLogLine): void => {
-    if (Date.now() < brokerQuietUntil) return;
+    if (Date.now() < brokerQuietUntil || KAFKA_RETRIED_NOISE.test(l.message)) return;
     const text = `kafkajs ${l.level} [${l.namespace}] ${l.message}`;
     if (cfg.tui) monitorRef?.setStatus(text);
     else process.stderr.write(text + '\n');
