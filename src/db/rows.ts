@@ -21,10 +21,10 @@ function fail(msg: IncomingMessage, what: string): never {
   throw new RowMappingError(`cannot map ${where(msg)} to a row: ${what}`);
 }
 
-function parseJson(msg: IncomingMessage): Record<string, unknown> {
+function parseJson(msg: IncomingMessage, text: string = msg.value.toString('utf8')): Record<string, unknown> {
   let v: unknown;
   try {
-    v = JSON.parse(msg.value.toString('utf8'));
+    v = JSON.parse(text);
   } catch {
     fail(msg, 'value is not JSON');
   }
@@ -95,7 +95,7 @@ export function stagingRow(msg: IncomingMessage): StagingRow {
   const seq = intHeader(msg, HEADERS.seq);
   if (seq === null) fail(msg, `no ${HEADERS.seq} header`);
   const payload = msg.value.toString('utf8');
-  const ev = parseJson(msg);
+  const ev = parseJson(msg, payload);
   const eventType = str(msg, ev, 'event_type');
   const topic = topicOfEventType(eventType);
   if (topic === null) fail(msg, `unknown event_type ${JSON.stringify(eventType)}`);

@@ -51,7 +51,7 @@ export function createSink(opts: SinkOptions): Sink {
   let pending: SinkBatch = emptyBatch();
   let pendingRows = 0;
   let producedAts: number[] = [];
-  let offsets = new Map<string, TopicPartitionOffset>();
+  let offsets = new Map<string, TopicPartitionOffset[]>();
   let oldest = 0;
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
@@ -77,14 +77,19 @@ export function createSink(opts: SinkOptions): Sink {
     if (t === opts.topics.clean || t === opts.topics.rejected) {
       if (Number.isFinite(p)) producedAts.push(p);
     }
-    offsets.set(`${msg.topic}\u0000${msg.partition}`, { topic: msg.topic, partition: msg.partition, offset: msg.offset + 1 });
+    // One entry per topic-partition, updated in place (no key string or object per message).
+    let parts = offsets.get(t);
+    if (!parts) offsets.set(t, (parts = []));
+    const o = parts[msg.partition];
+    if (o) o.offset = msg.offset + 1;
+    else parts[msg.partition] = { topic: t, partition: msg.partition, offset: msg.offset + 1 };
   };
 
   const flush = async (): Promise<void> => {
     while (flushing) await flushing.catch(() => undefined);
     if (pendingRows === 0) return;
     const batch = pending;
-    const commits = [...offsets.values()];
+    const commits = [...offsets.values()].flatMap((parts) => parts.filter((o) => o !== undefined));
     const samples = producedAts;
     pending = emptyBatch();
     pendingRows = 0;
