@@ -14,6 +14,7 @@ import type { LinkController } from './kafka/fault-socket.js';
 import type { DbFaultSwitch } from './db/fault-stream.js';
 import type { FaultStatus } from './ui/dashboard-state.js';
 import { INFRA_FAULTS, type InfraFault } from './cli/scenario.js';
+import { compact } from './ui/format.js';
 
 export { INFRA_FAULTS, type InfraFault };
 
@@ -279,11 +280,11 @@ export function createFaultController(opts: FaultControllerOptions): FaultContro
       return INFRA_FAULTS.map((name) => {
         const tr = active.get(name);
         if (!tr) return { name, kind: 'infra' as const, active: false };
-        const parts: string[] = [];
+        // The backlog first: a narrow panel keeps the start of the line.
+        const parts: string[] = [`${compact(lastBacklog)} backlog`];
+        if (tr.record.peak_backlog > lastBacklog) parts.push(`peak ${compact(tr.record.peak_backlog)}`);
         if (tr.latencyMs !== null) parts.push(`+${tr.latencyMs}ms`);
         if (tr.durationMs !== null) parts.push(`of ${fmtSeconds(tr.durationMs)}`);
-        parts.push(`backlog ${fmtCount(lastBacklog)}`);
-        if (tr.record.peak_backlog > lastBacklog) parts.push(`peak ${fmtCount(tr.record.peak_backlog)}`);
         return { name, kind: 'infra' as const, active: true, sinceMs: tr.startedMs, detail: parts.join(' · ') };
       });
     },
@@ -310,5 +311,4 @@ function unavailableWhy(name: InfraFault): string {
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
-const fmtCount = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fmtSeconds = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`);

@@ -13,6 +13,7 @@ import type { Sink } from './pipeline/sink.js';
 import type { RunConfig } from './cli/config.js';
 import type { TopicNames } from './main.js';
 import type { FaultController } from './faults.js';
+import { compact } from './ui/format.js';
 import {
   DATA_FAULTS, INFRA_FAULTS, createDashboardStore, createThrottledPublisher, emptyDashboardState, pushHistory,
   type DashboardState, type DashboardStore, type FaultStatus, type TopicStats,
@@ -117,7 +118,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
     const rows = f.status();
     // After a fault ends, its backlog drains: shown as its own active line until it has.
     for (const x of f.draining()) {
-      rows.push({ name: `${x.name}↓`, kind: 'infra', active: true, sinceMs: x.endedMs, detail: `draining · backlog ${x.backlog.toLocaleString('en-US')} · peak ${x.peak.toLocaleString('en-US')}` });
+      rows.push({ name: `${x.name}↓`, kind: 'infra', active: true, sinceMs: x.endedMs, detail: `${compact(x.backlog)} draining · peak ${compact(x.peak)}` });
     }
     return rows;
   };
