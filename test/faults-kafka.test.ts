@@ -74,7 +74,7 @@ describe('infrastructure faults on Kafka and PostgreSQL', () => {
       'run', '--headless', '--seed', '11', '--scenario', scenario, '--time-scale', '0.25', '--eps', '2000', '--events', '30000',
       '--kafka', BROKERS, '--topic-prefix', `fk-broker-${tag}-`, '--database-url', url, '--interval', '500ms',
     ], { timeoutMs: 150_000 });
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stderr}\n${r.stdout.slice(-4000)}`).toBe(0);
     expect(stderrLines(r)).toEqual([]);
     const s = summaryOf(r) as Summary;
     expect(s.verify).toEqual({ ok: true, lost: 0, duplicated: 0, mismatched: 0 });
@@ -111,7 +111,7 @@ describe('infrastructure faults on Kafka and PostgreSQL', () => {
       '--rate', '300', '--layout', 'supermarket', '--eps', '2000', '--events', '20000',
       '--kafka', BROKERS, '--topic-prefix', `fk-db-${tag}-`, '--database-url', url,
     ], { timeoutMs: 150_000 });
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stderr}\n${r.stdout.slice(-4000)}`).toBe(0);
     expect(stderrLines(r)).toEqual([]);
     const s = summaryOf(r) as Summary;
     expect(s.verify).toEqual({ ok: true, lost: 0, duplicated: 0, mismatched: 0 });
@@ -129,7 +129,7 @@ describe('infrastructure faults on Kafka and PostgreSQL', () => {
       'run', '--headless', '--seed', '13', '--scenario', 'consumer-crash-loop', '--time-scale', '0.1', '--warp', '60',
       '--kafka', BROKERS, '--topic-prefix', `fk-crash-${tag}-`, '--database-url', url,
     ], { timeoutMs: 150_000 });
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stderr}\n${r.stdout.slice(-4000)}`).toBe(0);
     const s = summaryOf(r) as Summary;
     expect(s.verify).toEqual({ ok: true, lost: 0, duplicated: 0, mismatched: 0 });
     expect(s.rejected).toBe(0);
