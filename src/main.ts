@@ -357,6 +357,7 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
       topics: { foot_traffic: names.foot, shelf_events: names.shelf } satisfies Record<RawTopic, string>,
       partitions: footParts,
       warp: cfg.warp, eps: cfg.eps, maxEvents: cfg.events, durationMs: cfg.durationMs,
+      downstreamHandled: processor ? () => processor?.stats().consumed ?? 0 : undefined,
       onCommand: async (entry) => {
         commandLog.push(entry);
         await commands.write(entry);

@@ -43,6 +43,14 @@ export interface EngineDriverOptions {
    * before the next call, so a step takes effect at its time; null for no limit. Default: none.
    */
   betweenChunks?: () => Promise<number | null> | number | null;
+  /**
+   * Raw messages (events and markers) a processor in this process has handled so far. With it, the
+   * engine also waits while more than `maxDownstreamLag` of what it published is unread: the backlog
+   * stays in Kafka's place (the bus) only up to that bound, so memory and GC stay small. Default: none.
+   */
+  downstreamHandled?: () => number;
+  /** Default 30 000 messages. */
+  maxDownstreamLag?: number;
   /** Skip publishing messages up to and including this seq per partition (resume). */
   skip?: (topic: RawTopic, partition: number, seq: number) => boolean;
   now?: () => number;
@@ -69,6 +77,10 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
   const { engine, publisher, settings, partitions } = opts;
   const now = opts.now ?? Date.now;
   const maxBacklog = opts.maxBacklog ?? 20_000;
+  const maxLag = opts.maxDownstreamLag ?? 30_000;
+  /** Raw-topic messages handed to the publisher (events and markers), for the downstream lag. */
+  let published = 0;
+  const downstreamLag = (): number => (opts.downstreamHandled ? published - opts.downstreamHandled() : 0);
   const runId = settings.run_id;
   const hash = createHash('sha256');
   let hashBuf = '';
@@ -85,6 +97,7 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
     for (const topic of [opts.topics.foot_traffic, opts.topics.shelf_events]) {
       for (let p = 0; p < partitions; p++) {
         publisher.enqueue(topic, { key: null, value, partition: p, headers: { [HEADERS.run]: runId, [HEADERS.marker]: kind } });
+        published++;
       }
     }
   };
@@ -103,6 +116,7 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
       partition,
       headers: { [HEADERS.run]: runId, [HEADERS.seq]: String(m.seq), [HEADERS.producedAt]: String(now()) },
     });
+    published++;
   };
 
   const applyQueued = async (): Promise<void> => {
@@ -144,10 +158,12 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
         engine.run(until, max, emit);
         if (engine.step === stepBefore) break;
         progressed = true;
-        if (publisher.backlog >= maxBacklog) break;
+        if (publisher.backlog >= maxBacklog || downstreamLag() >= maxLag) break;
       }
       if (hashBuf.length > 0) { hash.update(hashBuf); hashBuf = ''; }
       if (publisher.backlog >= maxBacklog) await publisher.waitForRoom();
+      // The local processor is far behind: let it catch up before making more.
+      for (let i = 0; i < 2_000 && downstreamLag() >= maxLag && !stopRequested; i++) await new Promise((r) => setTimeout(r, 2));
       // Yield to the event loop between chunks; when the engine is ahead of the clock, wait a tick.
       await new Promise<void>((r) => (progressed ? setImmediate(r) : setTimeout(r, 5)));
     }
