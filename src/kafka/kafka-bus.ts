@@ -44,7 +44,7 @@ export interface KafkaBusOptions {
   /** TLS: true for the system CAs, or tls options. Default off. */
   ssl?: boolean | tls.ConnectionOptions;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-  /** How long the first connection may take before KafkaUnreachableError, ms. Default 9 000. */
+  /** How long the first connection may take before KafkaUnreachableError, ms (a refused connection gives up about 1 s sooner). Default 6 000. */
   connectionTimeout?: number;
   /** Wraps every broker connection (infrastructure faults: delay, stall, drop). Default: plain sockets. */
   socketFactory?: ISocketFactory;
@@ -95,7 +95,7 @@ const EMPTY = Buffer.alloc(0);
 
 export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const brokersText = describeBrokers(options.brokers);
-  const deadlineMs = options.connectionTimeout ?? 9_000;
+  const deadlineMs = options.connectionTimeout ?? 6_000;
   const replicationFactor = options.replicationFactor ?? 1;
   const onLog = options.onLog ?? ((l: KafkaLogLine) => process.stderr.write(`kafkajs ${l.level} [${l.namespace}] ${l.message}\n`));
 
@@ -112,15 +112,52 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       const { message, ...extra } = entry.log;
       const text = `${message}${extra.error ? `: ${String(extra.error)}` : ''}`;
       if (EXPECTED_NOISE.test(text)) return;
+      // A broker's error response is thrown to the caller, which retries it or reports it in its own words.
+      if (entry.namespace === 'Connection' && message.startsWith('Response ')) return;
       onLog({ level: LEVEL_NAMES[entry.level] ?? 'info', namespace: entry.namespace, message: text, extra });
     },
     retry: { initialRetryTime: 300, retries: 8 },
   });
 
+  /**
+   * One silent connection before the first real one, with retries bounded to about the deadline.
+   * kafkajs keeps retrying a connection after disconnect() (its retrier has no abort): on a dead
+   * broker, the clients' own retries (8, exponential) would log a line per attempt and hold the
+   * process for a minute after the one-line error; this client's retries end within the deadline.
+   */
+  let probePromise: Promise<void> | null = null;
+  const probe = (): Promise<void> => {
+    if (!probePromise) {
+      probePromise = (async () => {
+        const probeKafka = new Kafka({
+          clientId: options.clientId ?? 'storesim',
+          brokers: options.brokers,
+          ssl: options.ssl,
+          sasl: options.sasl as SASLOptions | undefined,
+          connectionTimeout: Math.min(3_000, deadlineMs),
+          ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+          logLevel: KafkaLogLevel.NOTHING,
+          // 250, 500, then 1 000 ms apart: refused connections give up after about deadline − 1 s.
+          retry: { initialRetryTime: 250, factor: 0, multiplier: 2, maxRetryTime: 1_000, retries: Math.max(1, Math.floor((deadlineMs - 1_750) / 1_000) + 2) },
+        });
+        const admin = probeKafka.admin();
+        try {
+          await admin.connect();
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      })();
+      probePromise.catch(() => {
+        probePromise = null; // the next first connection tries again
+      });
+    }
+    return probePromise;
+  };
+
   /** A first connection: bounded in time, its failures mapped to unreachable / refused. */
   async function firstConnect(what: string, connect: () => Promise<void>, abort: () => Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const attempt = connect();
+    const attempt = probe().then(connect);
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), deadlineMs);
     });
@@ -153,8 +190,17 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     }
   }
 
+  /**
+   * Set by close(). A call still in flight then (a lag sample of the dashboard) must not open a new
+   * admin or reader connection: nothing would close it, and its socket keeps the process alive
+   * after the summary (seen: a headless run that printed its summary and never exited).
+   */
+  let closed = false;
+  const closedError = (): BusError => new BusError('the Kafka bus is closed', { retriable: false });
+
   let adminPromise: Promise<Admin> | null = null;
   const getAdmin = (): Promise<Admin> => {
+    if (closed) return Promise.reject(closedError());
     if (!adminPromise) {
       const admin = kafka.admin();
       adminPromise = firstConnect('admin connection', () => admin.connect(), () => admin.disconnect()).then(() => admin);
@@ -165,7 +211,25 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     return adminPromise;
   };
 
-  const topicExists = async (topic: string): Promise<boolean> => (await (await getAdmin()).listTopics()).includes(topic);
+  /**
+   * Every admin call goes through here. kafkajs reconnects on demand: a call in flight when close()
+   * disconnected the admin opens a new broker connection that nothing would close (seen: a lag
+   * sample during close() kept a finished run's process alive). The last call to finish after
+   * close() disconnects again.
+   */
+  let adminUsers = 0;
+  const useAdmin = async <T>(fn: (admin: Admin) => Promise<T>): Promise<T> => {
+    const admin = await getAdmin();
+    adminUsers++;
+    try {
+      return await fn(admin);
+    } finally {
+      adminUsers--;
+      if (closed && adminUsers === 0) await admin.disconnect().catch(() => undefined);
+    }
+  };
+
+  const topicExists = (topic: string): Promise<boolean> => useAdmin(async (admin) => (await admin.listTopics()).includes(topic));
 
   // readLast needs a fetch without a consumer group, which kafkajs only has inside its cluster
   // object: reached through the client's private factory (kafkajs 2.x, pinned).
@@ -182,6 +246,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   }
   let readerPromise: Promise<InternalCluster> | null = null;
   const getReader = (): Promise<InternalCluster> => {
+    if (closed) return Promise.reject(closedError());
     if (!readerPromise) {
       readerPromise = (async () => {
         const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
@@ -198,6 +263,40 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     return readerPromise;
   };
 
+  let readerUsers = 0;
+  async function readLastWith(cluster: InternalCluster, topic: string, partition: number, high: number): Promise<IncomingMessage | null> {
+    await cluster.addTargetTopic(topic);
+    let leaders = cluster.findLeaderForPartitions(topic, [partition]);
+    if (Object.keys(leaders).length === 0) {
+      await cluster.refreshMetadata();
+      leaders = cluster.findLeaderForPartitions(topic, [partition]);
+    }
+    const nodeId = Object.keys(leaders)[0];
+    if (nodeId === undefined) throw new BusError(`readLast: no leader for ${topic}/${partition}`, { retriable: true });
+    const broker = await cluster.findBroker({ nodeId });
+    const maxBytes = 64 * 1024 * 1024;
+    const { responses } = await broker.fetch({
+      maxWaitTime: 0,
+      minBytes: 1,
+      maxBytes,
+      isolationLevel: 1,
+      topics: [{ topic, partitions: [{ partition, fetchOffset: String(high - 1), maxBytes }] }],
+    });
+    const fetched = responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition)?.messages ?? [];
+    let last: FetchedMessage | undefined;
+    for (const m of fetched) if (!m.isControlRecord && Number(m.offset) < high) last = m;
+    if (!last) return null;
+    return {
+      topic,
+      partition,
+      offset: Number(last.offset),
+      key: last.key ? last.key.toString('utf8') : null,
+      value: last.value ?? EMPTY,
+      headers: toHeaders(last.headers),
+      timestamp: Number(last.timestamp),
+    };
+  }
+
   const producers = new Set<Producer>();
   const consumers = new Set<BusConsumer>();
 
@@ -205,8 +304,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     kind: 'kafka',
     description: `kafka ${brokersText}`,
 
-    async ensureTopics(specs: TopicSpec[]): Promise<void> {
-      const admin = await getAdmin();
+    ensureTopics: (specs: TopicSpec[]): Promise<void> => useAdmin(async (admin) => {
       const existing = new Set(await admin.listTopics());
       const missing = specs.filter((s) => !existing.has(s.topic));
       if (missing.length > 0) {
@@ -242,13 +340,13 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
           }
         }
       }
-    },
+    }),
 
-    async partitionCount(topic: string): Promise<number> {
+    partitionCount: (topic: string): Promise<number> => useAdmin(async (admin) => {
       if (!(await topicExists(topic))) return 0;
-      const md = await (await getAdmin()).fetchTopicMetadata({ topics: [topic] });
+      const md = await admin.fetchTopicMetadata({ topics: [topic] });
       return md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
-    },
+    }),
 
     createProducer(): BusProducer {
       const producer = kafka.producer({
@@ -265,6 +363,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       });
       return {
         async connect() {
+          if (closed) throw closedError();
           await firstConnect('producer connection', () => producer.connect(), () => producer.disconnect());
           producers.add(producer);
         },
@@ -300,61 +399,38 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       return c;
     },
 
-    async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
-      const admin = await getAdmin();
+    topicOffsets: (topic: string): Promise<PartitionOffsets[]> => useAdmin(async (admin) => {
       if (!(await topicExists(topic))) return [];
       const offsets = await admin.fetchTopicOffsets(topic);
       return offsets
         .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
         .sort((a, b) => a.partition - b.partition);
-    },
+    }),
 
     async readLast(topic: string, partition: number): Promise<IncomingMessage | null> {
       const range = (await bus.topicOffsets(topic)).find((o) => o.partition === partition);
       if (!range || range.high <= range.low) return null;
       const cluster = await getReader();
-      await cluster.addTargetTopic(topic);
-      let leaders = cluster.findLeaderForPartitions(topic, [partition]);
-      if (Object.keys(leaders).length === 0) {
-        await cluster.refreshMetadata();
-        leaders = cluster.findLeaderForPartitions(topic, [partition]);
+      readerUsers++;
+      try {
+        return await readLastWith(cluster, topic, partition, range.high);
+      } finally {
+        readerUsers--;
+        // As useAdmin: a read in flight during close() may have reconnected.
+        if (closed && readerUsers === 0) await cluster.disconnect().catch(() => undefined);
       }
-      const nodeId = Object.keys(leaders)[0];
-      if (nodeId === undefined) throw new BusError(`readLast: no leader for ${topic}/${partition}`, { retriable: true });
-      const broker = await cluster.findBroker({ nodeId });
-      const maxBytes = 64 * 1024 * 1024;
-      const { responses } = await broker.fetch({
-        maxWaitTime: 0,
-        minBytes: 1,
-        maxBytes,
-        isolationLevel: 1,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: String(range.high - 1), maxBytes }] }],
-      });
-      const fetched = responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition)?.messages ?? [];
-      let last: FetchedMessage | undefined;
-      for (const m of fetched) if (!m.isControlRecord && Number(m.offset) < range.high) last = m;
-      if (!last) return null;
-      return {
-        topic,
-        partition,
-        offset: Number(last.offset),
-        key: last.key ? last.key.toString('utf8') : null,
-        value: last.value ?? EMPTY,
-        headers: toHeaders(last.headers),
-        timestamp: Number(last.timestamp),
-      };
     },
 
-    async groupOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
-      const admin = await getAdmin();
+    groupOffsets: (groupId: string, topic: string): Promise<TopicPartitionOffset[]> => useAdmin(async (admin) => {
       if (!(await topicExists(topic))) return [];
       const res = await admin.fetchOffsets({ groupId, topics: [topic] });
       return (res.find((r) => r.topic === topic)?.partitions ?? [])
         .map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) }))
         .sort((a, b) => a.partition - b.partition);
-    },
+    }),
 
     async close(): Promise<void> {
+      closed = true;
       await Promise.allSettled([...consumers].map((c) => c.stop()));
       await Promise.allSettled([...producers].map((p) => p.disconnect()));
       const admin = adminPromise;
@@ -606,6 +682,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     const self: BusConsumer = {
       async start(onBatch) {
         if (running) throw new BusError(`consumer ${opts.groupId} already started`, { retriable: false });
+        if (closed) throw closedError();
         running = true;
         try {
           await launch(onBatch, true);
