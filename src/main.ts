@@ -240,9 +240,19 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     // Assigned by startRoles (a closure), so declared without narrowing to null.
     let processor = null as Processor | null;
     let sink = null as Sink | null;
+    // A failure no retry can mend ends the run with that error instead of a silent hang.
+    let fatal: unknown = null;
+    let stopEngine: () => void = () => undefined;
+    const abort = (err: unknown): void => {
+      if (fatal === null) fatal = err;
+      stopEngine();
+    };
+    const throwIfFatal = (): void => {
+      if (fatal !== null) throw fatal;
+    };
     const startRoles = async (): Promise<void> => {
       if (cfg.roles.has('sink')) {
-        sink = createSink({ bus: bus!, db, groupId: groups.sink, topics: names });
+        sink = createSink({ bus: bus!, db, groupId: groups.sink, topics: names, onFatal: abort });
         await sink.start();
         cleanups.push(() => sink?.stop());
       }
@@ -394,13 +404,17 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     if (!cfg.tui) monitor.startProgressLines(cfg.intervalMs, out);
     cleanups.push(() => monitor.stop());
 
+    stopEngine = () => driver.stop();
+    if (fatal !== null) driver.stop();
     await driver.done;
+    throwIfFatal();
     monitor.setStatus('draining');
     // Faults started without a duration end with the engine; timed ones finish their wall-clock time.
     await faults.stopOpenEnded();
     const expected = engine.expected();
     await retryDb(() => db.updateRun(runId, { stopped_at_seq: engine.produced, stopped_at_ms: engine.nowMs, produced: engine.produced }), () => faults.anyActive());
-    const drained = await drain(db, runId, expected, cfg.drainTimeoutMs, () => monitor.faultsActive());
+    const drained = await drain(db, runId, expected, cfg.drainTimeoutMs, () => monitor.faultsActive(), () => fatal !== null);
+    throwIfFatal();
     const drainedAt = Date.now();
     // A timed fault still on finishes its wall-clock time (unless a graceful stop ended it), then
     // the database holding everything means whatever a fault left behind has drained.
@@ -501,10 +515,12 @@ export async function drain(
   expected: { produced: number; transactions: number; visits: number },
   timeoutMs: number,
   paused: () => boolean = () => false,
+  aborted: () => boolean = () => false,
 ): Promise<boolean> {
   let last = -1;
   let lastChange = Date.now();
   for (;;) {
+    if (aborted()) return false;
     // A database outage makes the count fail too: no progress, and no clock while the fault is on.
     const c = await db.counts(runId).catch(() => null);
     const done = c !== null && c.staging + c.rejected >= expected.produced && c.transactions >= expected.transactions && c.visits >= expected.visits;

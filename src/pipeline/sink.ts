@@ -7,6 +7,7 @@ import type { Bus, BusConsumer, IncomingMessage, TopicPartitionOffset } from '..
 import type { Database, SinkBatch } from '../db/types.js';
 import { rejectedRow, stagingRow, transactionRow, visitRow } from '../db/rows.js';
 import { HEADERS } from './types.js';
+import { isRetriable } from '../db/errors.js';
 import { createLatencyHistogram } from './latency.js';
 
 export interface SinkTopics { clean: string; pos: string; visits: string; rejected: string }
@@ -22,6 +23,11 @@ export interface SinkOptions {
   lingerMs?: number;
   /** Called when a write fails; the sink retries with backoff (a database outage pauses, never drops). */
   onError?: (err: unknown) => void;
+  /**
+   * Told once when a write fails in a way no retry can mend (a bug, a schema the database lacks):
+   * the sink stops retrying that batch, so the run can end with the error instead of hanging.
+   */
+  onFatal?: (err: unknown) => void;
   now?: () => number;
 }
 
@@ -104,6 +110,10 @@ export function createSink(opts: SinkOptions): Sink {
         } catch (err) {
           failedWrites++;
           opts.onError?.(err);
+          if (!isRetriable(err)) {
+            opts.onFatal?.(err);
+            throw err;
+          }
           if ((stopped && attempt > 3) || myEpoch !== epoch) throw err;
           await delay(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
         }
