@@ -7,7 +7,6 @@ import type { Bus, BusConsumer, IncomingMessage, TopicPartitionOffset } from '..
 import type { Database, SinkBatch } from '../db/types.js';
 import { rejectedRow, stagingRow, transactionRow, visitRow } from '../db/rows.js';
 import { HEADERS } from './types.js';
-import { isRetriable } from '../db/errors.js';
 import { createLatencyHistogram } from './latency.js';
 
 export interface SinkTopics { clean: string; pos: string; visits: string; rejected: string }
@@ -110,7 +109,7 @@ export function createSink(opts: SinkOptions): Sink {
         } catch (err) {
           failedWrites++;
           opts.onError?.(err);
-          if (!isRetriable(err)) {
+          if (!retriable(err)) {
             opts.onFatal?.(err);
             throw err;
           }
@@ -195,6 +194,11 @@ export function createSink(opts: SinkOptions): Sink {
       };
     },
   };
+}
+
+/** Errors say whether a retry can mend them (DatabaseError and kafkajs errors carry `retriable`). */
+function retriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
 }
 
 function emptyBatch(): SinkBatch {
