@@ -1,9 +1,8 @@
 /**
- * The dashboard as a person meets it: the built CLI in a real pseudo-terminal at 80x24, driven by
+ * The dashboard as a person meets it: the CLI in a real pseudo-terminal at 80x24, driven by
  * keys (node-pty, as Ink tests its own raw-mode behaviour). Waits for what the screen shows, never
  * for a fixed time.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +14,8 @@ const ROOT = join(import.meta.dirname, '..');
 let dir = '';
 
 beforeAll(() => {
-  // The real-terminal test runs the built CLI (bin/storesim.js → dist), as a user's npx would.
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   dir = mkdtempSync(join(tmpdir(), 'storesim-pty-'));
-}, 180_000);
+});
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -35,8 +32,9 @@ interface Term {
 }
 
 function spawnCli(args: string[]): Term {
-  const p = pty.spawn(process.execPath, [join(ROOT, 'bin/storesim.js'), ...args], {
-    name: 'xterm-256color', cols: 80, rows: 24, cwd: dir, env: { ...process.env, FORCE_COLOR: '1' } as Record<string, string>,
+  // The CLI from source (as `npm start` runs it); bench:dashboard drives the built one the same way.
+  const p = pty.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), ...args], {
+    name: 'xterm-256color', cols: 80, rows: 24, cwd: ROOT, env: { ...process.env, FORCE_COLOR: '1' } as Record<string, string>,
   });
   let out = '';
   let markAt = 0;
