@@ -18,7 +18,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function spawnCli(args: string[]) {
   const p = pty.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), ...args], {
-    name: 'xterm-256color', cols: 80, rows: 24, cwd: ROOT, env: { ...process.env, FORCE_COLOR: '1' } as Record<string, string>,
+    name: 'xterm-256color', cols: 80, rows: 24, cwd: ROOT, // Ink draws only the last frame when it thinks it runs in CI (is-in-ci reads CI): a person's terminal is not CI.
+    env: { ...process.env, FORCE_COLOR: '1', CI: 'false' } as Record<string, string>,
   });
   let out = '';
   let markAt = 0;
