@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
+import type { Summary } from '../src/main.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -78,22 +79,8 @@ export function stderrLines(r: CliResult): string[] {
   return r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^npm warn|ExperimentalWarning|--trace-warnings/.test(l));
 }
 
-export interface SummaryLine {
-  type: 'summary';
-  run_id: string;
-  produced: number;
-  accepted: number;
-  rejected: number;
-  rejected_by_code: Record<string, number>;
-  redelivered: number;
-  visits: number;
-  abandoned: number;
-  open_at_end: number;
-  transactions: number;
-  revenue_cents: number;
-  verify: { ok: boolean; lost: number; duplicated: number; mismatched: number };
-  stream_sha256: string;
-}
+/** The headless summary line: the one type the composition root prints. */
+export type SummaryLine = Summary;
 
 /** The last stdout line, parsed; fails the test when it is not a summary. */
 export function summaryOf(r: CliResult): SummaryLine {
