@@ -19,6 +19,7 @@ import { reportCommand } from './commands/report.js';
 import { runsCommand } from './commands/runs.js';
 import { exportCommand } from './commands/export.js';
 import { warehouseCommand } from './commands/warehouse.js';
+import { kafkaCommand } from './commands/kafka.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -63,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(pkg.version)
     .strict()
     .recommendCommands()
-    .demandCommand(1, 'Name a command: run, simulate, verify, report, runs, export, warehouse, scenario or db (see storesim --help).')
+    .demandCommand(1, 'Name a command: run, simulate, verify, report, runs, export, warehouse, scenario, kafka or db (see storesim --help).')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
@@ -134,6 +135,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(runsCommand.command, runsCommand.describe, (y) => dbOptions(runsCommand.builder(y)), async (a) => { exitCode = await runsCommand.handler(a); })
     .command(exportCommand.command, exportCommand.describe, (y) => dbOptions(exportCommand.builder(y)), async (a) => { exitCode = await exportCommand.handler(a); })
     .command(warehouseCommand.command, warehouseCommand.describe, (y) => dbOptions(warehouseCommand.builder(y)), async (a) => { exitCode = await warehouseCommand.handler(a); })
+    .command(kafkaCommand.command, kafkaCommand.describe, kafkaCommand.builder, async (a) => { exitCode = await kafkaCommand.handler(a); })
     .epilogue('Exit codes: 0 ok, 1 verification failed, 2 usage or configuration error, 3 a service unreachable, 4 a service refused, 70 internal error, 130 forced stop.');
   await cli.parseAsync();
   return exitCode;
