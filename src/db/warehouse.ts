@@ -234,11 +234,20 @@ export interface ReportTotalRow {
  * key: upserts in one order everywhere, so two sinks updating the same rows cannot deadlock.
  */
 export function totalsOf(sales: readonly FactSalesRow[], visits: readonly FactVisitRow[], accepted: Map<string, number> = new Map()): ReportTotalRow[] {
-  const rows = new Map<string, ReportTotalRow>();
-  const add = (run_id: string, dimension: ReportTotalRow['dimension'], member: string, n: number, units: number, value: number): void => {
-    const k = `${run_id}\u0000${dimension}\u0000${member}`;
-    let r = rows.get(k);
-    if (!r) rows.set(k, (r = { run_id, dimension, member, n: 0, units: 0, value: 0 }));
+  // Run → dimension → member → row: no key string built per fact (a batch is nearly always one run).
+  const runs = new Map<string, Map<ReportTotalRow['dimension'], Map<string, ReportTotalRow>>>();
+  let run_id = '';
+  let dims: Map<ReportTotalRow['dimension'], Map<string, ReportTotalRow>> | undefined;
+  const add = (run: string, dimension: ReportTotalRow['dimension'], member: string, n: number, units: number, value: number): void => {
+    if (dims === undefined || run !== run_id) {
+      run_id = run;
+      dims = runs.get(run);
+      if (!dims) runs.set(run, (dims = new Map()));
+    }
+    let members = dims.get(dimension);
+    if (!members) dims.set(dimension, (members = new Map()));
+    let r = members.get(member);
+    if (!r) members.set(member, (r = { run_id: run, dimension, member, n: 0, units: 0, value: 0 }));
     r.n += n;
     r.units += units;
     r.value += value;
@@ -247,14 +256,27 @@ export function totalsOf(sales: readonly FactSalesRow[], visits: readonly FactVi
   for (const f of sales) {
     add(f.run_id, 'item', f.item_id, 1, f.quantity, f.total_cents);
     add(f.run_id, 'payment', f.payment_method ?? '', 0, 0, f.total_cents);
-    add(f.run_id, 'hour', String(f.sale_hour).padStart(2, '0'), 0, 0, f.total_cents);
+    add(f.run_id, 'hour', hourMember(f.sale_hour), 0, 0, f.total_cents);
   }
   for (const v of visits) {
     const paid = v.transaction_id === null ? 0 : 1;
     add(v.run_id, 'status', v.status, 1, paid, v.cart_value_cents);
     if (paid) add(v.run_id, 'payment', v.payment_method ?? '', 1, 0, 0);
-    add(v.run_id, 'hour', String(v.entry_hour).padStart(2, '0'), 1, 0, 0);
+    add(v.run_id, 'hour', hourMember(v.entry_hour), 1, 0, 0);
     if (v.lane !== null && v.queue_wait_ms !== null) add(v.run_id, 'lane', String(v.lane), 1, 0, v.queue_wait_ms);
   }
-  return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+  // Sorted by (run_id, dimension, member), as the key strings `run\0dimension\0member` would sort.
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const out: ReportTotalRow[] = [];
+  for (const run of [...runs.keys()].sort(cmp)) {
+    const byDim = runs.get(run)!;
+    for (const dim of [...byDim.keys()].sort(cmp)) {
+      const members = byDim.get(dim)!;
+      for (const m of [...members.keys()].sort(cmp)) out.push(members.get(m)!);
+    }
+  }
+  return out;
 }
+
+const HOUR_MEMBERS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
+const hourMember = (h: number): string => HOUR_MEMBERS[h] ?? String(h).padStart(2, '0');
