@@ -4,6 +4,7 @@
  * upstream (the processor validated it) and throws a RowMappingError naming where it came from.
  */
 import type { IncomingMessage } from '../kafka/bus.js';
+import { messageJson, messageText } from '../kafka/memory-bus.js';
 import { HEADERS } from '../pipeline/types.js';
 import type { PosTransaction, VisitClosed } from '../pipeline/types.js';
 import { TOPICS } from '../engine/types.js';
@@ -21,12 +22,20 @@ function fail(msg: IncomingMessage, what: string): never {
   throw new RowMappingError(`cannot map ${where(msg)} to a row: ${what}`);
 }
 
-function parseJson(msg: IncomingMessage, text: string = msg.value.toString('utf8')): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    fail(msg, 'value is not JSON');
+/** The value's text: the in-process bus's copy when it has one (src/kafka/memory-bus.ts), else decoded. */
+function textOf(msg: IncomingMessage): string {
+  return messageText(msg) ?? msg.value.toString('utf8');
+}
+
+/** The value's JSON object: the in-process bus's parsed copy when it has one, else parsed here. */
+function parseJson(msg: IncomingMessage, text?: string): Record<string, unknown> {
+  let v = messageJson(msg);
+  if (v === undefined) {
+    try {
+      v = JSON.parse(text ?? textOf(msg));
+    } catch {
+      fail(msg, 'value is not JSON');
+    }
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(msg, 'value is not a JSON object');
   return v as Record<string, unknown>;
@@ -94,7 +103,7 @@ export function topicOfEventType(eventType: string): string | null {
 export function stagingRow(msg: IncomingMessage): StagingRow {
   const seq = intHeader(msg, HEADERS.seq);
   if (seq === null) fail(msg, `no ${HEADERS.seq} header`);
-  const payload = msg.value.toString('utf8');
+  const payload = textOf(msg);
   const ev = parseJson(msg, payload);
   const eventType = str(msg, ev, 'event_type');
   const topic = topicOfEventType(eventType);

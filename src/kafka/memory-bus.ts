@@ -9,6 +9,13 @@
  * Messages are stored as they are given (value Buffers and header objects are not copied); a
  * partition is an array whose index is the offset. Compacted topics keep every message: their
  * reader takes the latest per key.
+ *
+ * In-process extras: a producer in this process may hand, next to a message's value, the value's
+ * exact text and its JSON (`InProcessExtras`: what it decoded or built anyway); the bus keeps them
+ * on the delivered message, so a consumer here (the sink) reads them instead of decoding and parsing
+ * the same bytes again. They are a cache of the value, never other data: `text` decodes `value`
+ * (UTF-8) and `json` is `JSON.parse(text)`. Kafka carries only the bytes, and consumers fall back to
+ * them when the extras are absent.
  */
 import type {
   Batch, Bus, BusConsumer, BusProducer, ConsumerOptions, IncomingMessage, OutgoingMessage, PartitionOffsets,
@@ -29,6 +36,24 @@ export interface MemoryBusOptions {
   maxBatchMessages?: number;
 }
 
+/** See the header: optional, exact caches of a message's value, kept by the in-process bus only. */
+export interface InProcessExtras {
+  /** The value decoded as UTF-8, exactly (no byte-order mark stripped, no replacement characters). */
+  text?: string;
+  /** JSON.parse(text), read-only for everyone. */
+  json?: unknown;
+}
+
+/** The value's exact text when the producer handed it over in this process, else undefined. */
+export function messageText(m: IncomingMessage): string | undefined {
+  return (m as IncomingMessage & InProcessExtras).text;
+}
+
+/** The value's parsed JSON when the producer handed it over in this process, else undefined. */
+export function messageJson(m: IncomingMessage): unknown {
+  return (m as IncomingMessage & InProcessExtras).json;
+}
+
 export interface MemoryBus extends Bus {
   readonly kind: 'memory';
   /** Names of the topics that exist. */
@@ -39,12 +64,15 @@ export interface MemoryBus extends Bus {
 interface PartitionLog {
   readonly low: number;
   readonly high: number;
-  append(msg: Omit<IncomingMessage, 'offset'>): void;
+  /** Stores `msg` as the next offset (sets its `offset`). */
+  append(msg: IncomingMessage): void;
   /** Messages with offsets in [from, to), in order. */
   slice(from: number, to: number): IncomingMessage[];
   last(): IncomingMessage | null;
   /** Drops messages below `offset`. */
   trim(offset: number): void;
+  /** Lets go of the in-process extras of messages in [from, to): committed, they are not read again. */
+  forgetExtras(from: number, to: number): void;
 }
 
 function createPartitionLog(): PartitionLog {
@@ -55,7 +83,8 @@ function createPartitionLog(): PartitionLog {
     get low() { return base; },
     get high() { return base + items.length - head; },
     append(msg) {
-      items.push({ ...msg, offset: base + items.length - head } as IncomingMessage);
+      msg.offset = base + items.length - head;
+      items.push(msg);
     },
     slice(from, to) {
       const f = Math.max(from, base);
@@ -63,6 +92,15 @@ function createPartitionLog(): PartitionLog {
     },
     last() {
       return items.length > head ? items[items.length - 1]! : null;
+    },
+    forgetExtras(from, to) {
+      const end = Math.min(to, base + items.length - head);
+      for (let o = Math.max(from, base); o < end; o++) {
+        const m = items[head + o - base] as IncomingMessage & InProcessExtras;
+        if (m.json === undefined && m.text === undefined) continue;
+        m.json = undefined;
+        m.text = undefined;
+      }
     },
     trim(offset) {
       const high = base + items.length - head;
@@ -91,15 +129,16 @@ function createCompactedLog(): PartitionLog {
     },
     get high() { return high; },
     append(msg) {
-      const m = { ...msg, offset: high++ } as IncomingMessage;
-      byKey.set(m.key, m);
-      lastMsg = m;
+      msg.offset = high++;
+      byKey.set(msg.key, msg);
+      lastMsg = msg;
     },
     slice(from, to) {
       return [...byKey.values()].filter((m) => m.offset >= from && m.offset < to).sort((a, b) => a.offset - b.offset);
     },
     last() { return lastMsg; },
     trim() { /* compaction keeps what it keeps */ },
+    forgetExtras() { /* state snapshots carry none */ },
   };
 }
 
@@ -120,6 +159,16 @@ interface Owned {
   paused: boolean;
   /** Bumped by seek and revocation: a batch taken at another epoch is stale. */
   epoch: number;
+  /**
+   * Most messages in this partition's next batch: halved towards what the consumer used when it cut
+   * a batch short with a seek (the processor's flow control takes a few messages of a side, then
+   * seeks back), doubled back up to maxBatch by each batch it takes whole, so a batch is not copied
+   * hundreds of messages at a time only for a handful to be read.
+   */
+  limit: number;
+  /** Offsets [lastStart, lastEnd) of the last batch handed out. */
+  lastStart: number;
+  lastEnd: number;
 }
 
 interface Group {
@@ -139,6 +188,12 @@ interface Member {
   pendingAssignment: TopicPartition[] | null;
   wake(): void;
 }
+
+/** No lone surrogates: Buffer.from(text) then decodes back to exactly `text` (ES2024, in Node 20). */
+const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** Smallest batch the adaptive limit goes down to. */
+const MIN_BATCH = 16;
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
@@ -266,14 +321,20 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
             } else if (!(p >= 0 && p < n && Number.isInteger(p))) {
               throw new BusError(`memory bus: topic ${topic} has no partition ${p}`, { retriable: false });
             }
-            parts[p]!.append({
+            const extras = msg as OutgoingMessage & InProcessExtras;
+            const text = extras.text ?? (typeof msg.value === 'string' ? msg.value : undefined);
+            const m: IncomingMessage & InProcessExtras = {
               topic,
               partition: p,
+              offset: 0,
               key: msg.key,
               value: typeof msg.value === 'string' ? Buffer.from(msg.value) : msg.value,
               headers: msg.headers,
               timestamp: msg.timestamp ?? now,
-            });
+              text: text !== undefined && isWellFormed(text) ? text : undefined,
+              json: extras.json,
+            };
+            parts[p]!.append(m);
           }
           const subs = subscribers.get(topic);
           if (subs) for (const m of subs) m.wake();
@@ -369,6 +430,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
           position: committed !== undefined && committed >= 0 ? committed : fromBeginning ? log.low : log.high,
           paused: false,
           epoch: 0,
+          limit: maxBatch,
+          lastStart: -1,
+          lastEnd: -1,
         };
         owned.push(o);
         ownedByKey.set(tpKey(topic, partition), o);
@@ -385,7 +449,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
         if (o.position < o.log.low) o.position = o.log.low; // dropped by retention: the earliest kept
         if (o.paused || o.position >= o.log.high) continue;
         cursor = (idx + 1) % n;
-        const end = Math.min(o.position + maxBatch, o.log.high);
+        if (o.position === o.lastEnd && o.limit < maxBatch) o.limit = Math.min(maxBatch, o.limit * 2);
+        const end = Math.min(o.position + o.limit, o.log.high);
+        o.lastStart = o.position;
+        o.lastEnd = end;
         const messages = o.log.slice(o.position, end);
         o.position = end;
         const epoch = o.epoch;
@@ -461,6 +528,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       seek({ topic, partition, offset }) {
         const o = ownedByKey.get(tpKey(topic, partition));
         if (!o) return; // as kafkajs: a seek on a partition not owned is ignored
+        if (offset >= o.lastStart && offset < o.lastEnd) o.limit = Math.max(MIN_BATCH, Math.min(maxBatch, 2 * (offset - o.lastStart)));
         o.position = offset;
         o.epoch++;
         member.wake();
@@ -488,7 +556,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
           if (!ownedByKey.has(tpKey(topic, partition))) continue;
           let arr = group.committed.get(topic);
           if (!arr) group.committed.set(topic, (arr = []));
+          const before = arr[partition];
           arr[partition] = offset;
+          // What a group committed past is kept for rewinds only: without its extras (a redelivery
+          // decodes the bytes, as from Kafka), so that retention does not hold parsed objects.
+          const from = before !== undefined && before >= 0 ? before : 0;
+          if (offset > from) topics.get(topic)?.partitions[partition]?.forgetExtras(from, offset);
           applyRetention(topic, partition);
         }
       },

@@ -127,11 +127,16 @@ export function feed(core: ProcessorCore, pair: ReturnType<ProcessorCore['newPai
 }
 
 /** An output as comparable data: bytes as text, without the wall-clock rejected_at header. */
+/**
+ * An output as its record: the wall-clock `rejected_at` header and the in-process extras (`text`,
+ * `json`: caches of the value, set when the core had them at hand) left out.
+ */
 export function normalise(o: ProcessorOutput): unknown {
   if (o.kind === 'redelivered' || o.kind === 'stale') return o;
   const headers = { ...o.headers };
   delete headers[HEADERS.rejectedAt];
-  return { ...o, value: o.value.toString('base64'), headers };
+  const { text: _text, json: _json, ...record } = o;
+  return { ...record, value: o.value.toString('base64'), headers };
 }
 
 /** seq → 'accepted' or the rejection code, for every clean output and dead letter with a seq. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HEADERS, type ProcessorOutput } from './types.js';
+import { HEADERS, type ProcessorOutput, type ProducedOutput } from './types.js';
 import { transactionId, visitRecordId } from './ids.js';
 import { decodePairState, encodePairState } from './snapshot-codec.js';
 import { posTransactionSchema, visitClosedSchema } from './schemas.js';
@@ -513,7 +513,11 @@ describe('runs, settings and control messages', () => {
     const m = p.entry(1, 'V', 10);
     m.headers['x-extra'] = 'dropped';
     const [c] = core.handle(pair, F, m);
-    expect(c).toEqual({ kind: 'clean', key: 'cust-V', value: m.value, headers: { [HEADERS.run]: RUN, [HEADERS.seq]: '1', [HEADERS.producedAt]: String(WALL + 1) }, timestamp: m.timestamp, run: RUN });
+    const { text, json, ...record } = c as ProducedOutput;
+    expect(record).toEqual({ kind: 'clean', key: 'cust-V', value: m.value, headers: { [HEADERS.run]: RUN, [HEADERS.seq]: '1', [HEADERS.producedAt]: String(WALL + 1) }, timestamp: m.timestamp, run: RUN });
+    // The in-process extras are exact caches of the value.
+    expect(text).toBe(m.value.toString('utf8'));
+    expect(json).toEqual(JSON.parse(m.value.toString('utf8')));
   });
 });
 

@@ -25,6 +25,7 @@
 import { SCHEMA_VERSION } from '../engine/types.js';
 import type { Discount, EntryEvent, ExitEvent, PaymentMethod, Product, RejectCode, ShelfEvent, VisitStatus } from '../engine/types.js';
 import type { IncomingMessage } from '../kafka/bus.js';
+import { messageText } from '../kafka/memory-bus.js';
 import { HEADERS } from './types.js';
 import type { PairSide, PosTransaction, ProcessorOutput, ProducedOutput, RunSettings, VisitClosed, VisitLine } from './types.js';
 import { fastWatermarkTime, parseFootEvent, parseRunSettings, parseShelfEvent, parseWatermark } from './schemas.js';
@@ -206,13 +207,17 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
     return { kind: 'dead_letter', key: msg.key, value: msg.value, headers, timestamp: msg.timestamp, run, code };
   }
 
-  function clean(msg: IncomingMessage, run: string): ProducedOutput {
+  /** A clean_events record; `json` is the event as parsed, `text` the value's exact text when known. */
+  function clean(msg: IncomingMessage, run: string, json: unknown, text?: string): ProducedOutput {
     const headers: Record<string, string> = {};
-    for (const k of [HEADERS.run, HEADERS.seq, HEADERS.producedAt]) {
-      const v = msg.headers[k];
-      if (v !== undefined) headers[k] = v;
-    }
-    return { kind: 'clean', key: msg.key, value: msg.value, headers, timestamp: msg.timestamp, run };
+    const h = msg.headers;
+    const r = h[HEADERS.run];
+    const seq = h[HEADERS.seq];
+    const at = h[HEADERS.producedAt];
+    if (r !== undefined) headers[HEADERS.run] = r;
+    if (seq !== undefined) headers[HEADERS.seq] = seq;
+    if (at !== undefined) headers[HEADERS.producedAt] = at;
+    return { kind: 'clean', key: msg.key, value: msg.value, headers, timestamp: msg.timestamp, run, text, json };
   }
 
   function derivedHeaders(runId: string, producedAt: string | null): Record<string, string> {
@@ -266,9 +271,10 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
         discount_total: centsToDecimal(priced.discountCents),
         total: centsToDecimal(priced.totalCents),
       };
+      const text = JSON.stringify(tx);
       out.push({
-        kind: 'pos', key: entry.customerId, value: Buffer.from(JSON.stringify(tx)),
-        headers: derivedHeaders(run.runId, producedAt), timestamp, run: run.runId,
+        kind: 'pos', key: entry.customerId, value: Buffer.from(text),
+        headers: derivedHeaders(run.runId, producedAt), timestamp, run: run.runId, text, json: tx,
       });
     }
     const record: VisitClosed = {
@@ -289,9 +295,10 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
       transaction_id: txId,
       stale: mode === 'stale',
     };
+    const text = JSON.stringify(record);
     out.push({
-      kind: 'visit', key: entry.customerId, value: Buffer.from(JSON.stringify(record)),
-      headers: derivedHeaders(run.runId, producedAt), timestamp, run: run.runId,
+      kind: 'visit', key: entry.customerId, value: Buffer.from(text),
+      headers: derivedHeaders(run.runId, producedAt), timestamp, run: run.runId, text, json: record,
     });
     if (mode === 'stale') out.push({ kind: 'stale', run: run.runId, visit_id: v.visitId });
   }
@@ -377,7 +384,7 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
 
   // --- applying events --------------------------------------------------------------------------
 
-  function applyToVisit(run: RunState, v: VisitState, event: ExitEvent | ShelfEvent, msg: IncomingMessage, out: ProcessorOutput[]): void {
+  function applyToVisit(run: RunState, v: VisitState, event: ExitEvent | ShelfEvent, msg: IncomingMessage, out: ProcessorOutput[], text?: string): void {
     const settings = run.settings as RunSettings;
     if (event.event_type === 'exit') {
       if (v.exit === null) {
@@ -395,7 +402,7 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
         };
         run.nextDue = minDue(run.nextDue, exitMs + settings.grace_ms);
       }
-      out.push(clean(msg, run.runId));
+      out.push(clean(msg, run.runId, event, text));
       return;
     }
     if (book.priceCents(event.item_id) === undefined) {
@@ -422,17 +429,17 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
       if (held - q === 0) v.cart.delete(event.item_id);
       else v.cart.set(event.item_id, held - q);
     }
-    out.push(clean(msg, run.runId));
+    out.push(clean(msg, run.runId, event, text));
   }
 
-  function acceptEntry(run: RunState, event: EntryEvent, tsMs: number, msg: IncomingMessage, out: ProcessorOutput[]): void {
+  function acceptEntry(run: RunState, event: EntryEvent, tsMs: number, msg: IncomingMessage, out: ProcessorOutput[], text?: string): void {
     const settings = run.settings as RunSettings;
     let v = run.visits.get(event.visit_id);
     if (v === undefined) {
       v = { visitId: event.visit_id, entry: null, cart: new Map(), exit: null, held: [] };
       run.visits.set(event.visit_id, v);
     }
-    out.push(clean(msg, run.runId));
+    out.push(clean(msg, run.runId, event, text));
     if (v.entry !== null) return;
     v.entry = {
       eventId: event.event_id,
@@ -585,8 +592,12 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
     const settings = run.settings;
 
     let json: unknown;
+    // The in-process bus may hand over the value's text: the same string the fatal decoder gives,
+    // unless it starts with a byte-order mark (the decoder drops one), then it decodes the bytes.
+    let text = messageText(msg);
     try {
-      json = JSON.parse(utf8.decode(msg.value));
+      if (text === undefined || text.charCodeAt(0) === 0xfeff) text = utf8.decode(msg.value);
+      json = JSON.parse(text);
     } catch (e) {
       const why = e instanceof SyntaxError ? e.message : 'invalid UTF-8';
       out.push(deadLetter(msg, 'unparseable', `not JSON: ${why}`, runId));
@@ -604,6 +615,8 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
     }
     const event = parsed.value;
     const tsMs = Date.parse(event.timestamp);
+    // The text is the value's exact text (for the sink) unless the decoder dropped a byte-order mark.
+    const exactText = msg.value[0] === 0xef && msg.value[1] === 0xbb && msg.value[2] === 0xbf ? undefined : text;
 
     // Judged on arrival against the partition's state before this event.
     const partitionTime = effectiveTime(s);
@@ -622,10 +635,10 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
       out.push(deadLetter(msg, 'late',
         `timestamp ${event.timestamp} is older than partition time ${isoOrEnd(partitionTime)} minus grace ${settings.grace_ms} ms`, runId));
     } else if (event.event_type === 'entry') {
-      acceptEntry(run, event, tsMs, msg, out);
+      acceptEntry(run, event, tsMs, msg, out, exactText);
     } else {
       const v = run.visits.get(event.visit_id);
-      if (v !== undefined && v.entry !== null) applyToVisit(run, v, event, msg, out);
+      if (v !== undefined && v.entry !== null) applyToVisit(run, v, event, msg, out, exactText);
       else hold(run, event, side, tsMs, msg);
     }
     advanceOrDrop(pair, run, out);

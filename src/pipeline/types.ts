@@ -110,6 +110,13 @@ export interface ProducedOutput {
   run: string | null;
   /** The rejection code, for dead letters only (also in the `error.code` header). */
   code?: RejectCode;
+  /**
+   * In-process extras (src/kafka/memory-bus.ts, InProcessExtras): `value` as text and as parsed JSON,
+   * when the processor has them anyway; the in-process bus hands them to the sink, which then does not
+   * decode and parse the same bytes again. Kafka ignores them.
+   */
+  text?: string;
+  json?: unknown;
 }
 
 /** A transport redelivery (seq not above the high-water mark): dropped silently, counted. */
