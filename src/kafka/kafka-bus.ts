@@ -16,7 +16,7 @@
 import type tls from 'node:tls';
 import {
   Kafka, Partitioners, PartitionAssigners, logLevel as KafkaLogLevel,
-  type Admin, type Consumer, type EachBatchPayload, type IHeaders, type ISocketFactory, type LogEntry, type Producer,
+  type Admin, type Consumer, type EachBatchPayload, type ICustomPartitioner, type IHeaders, type ISocketFactory, type LogEntry, type Producer,
   type SASLOptions,
 } from 'kafkajs';
 import type {
@@ -26,6 +26,8 @@ import type {
 import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { BusError, KafkaConfigError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
 import { classifyKafkaError, rootMessage } from './kafka-errors.js';
+import { installFastRecordEncoder } from './kafkajs-record.js';
+import { partitionForKey } from './murmur2.js';
 
 export type KafkaBusLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -93,7 +95,24 @@ function toHeaders(h: IHeaders | undefined): Record<string, string> {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * kafkajs's DefaultPartitioner, the same choices (an explicit partition, else murmur2 of the key,
+ * else round robin) without its per-message costs: it filters the partition list for every message
+ * and hashes keys with 64-bit Long arithmetic; this hashes with Math.imul (murmur2.ts, tested
+ * against kafkajs's).
+ */
+const keyPartitioner: ICustomPartitioner = () => {
+  const roundRobin = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { message, partitionMetadata } = args;
+    if (message.partition !== null && message.partition !== undefined) return message.partition;
+    if (typeof message.key === 'string' || Buffer.isBuffer(message.key)) return partitionForKey(message.key, partitionMetadata.length);
+    return roundRobin(args);
+  };
+};
+
 export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
+  installFastRecordEncoder(); // before this process's first produce request
   const brokersText = describeBrokers(options.brokers);
   const deadlineMs = options.connectionTimeout ?? 6_000;
   const replicationFactor = options.replicationFactor ?? 1;
@@ -350,15 +369,17 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
 
     createProducer(): BusProducer {
       const producer = kafka.producer({
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: keyPartitioner,
         idempotent: false,
         allowAutoTopicCreation: true,
       });
+      // One object shape for every message (partition undefined when absent: the partitioner
+      // hashes the key then): kafkajs spreads each message once more, slowly when shapes vary.
       const toKafka = (m: OutgoingMessage, now: string) => ({
         key: m.key,
         value: m.value,
         headers: m.headers,
-        ...(m.partition === undefined ? {} : { partition: m.partition }),
+        partition: m.partition,
         timestamp: m.timestamp === undefined ? now : String(m.timestamp),
       });
       return {
