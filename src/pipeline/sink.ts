@@ -60,6 +60,8 @@ export function createSink(opts: SinkOptions): Sink {
   let oldest = 0;
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
+  /** A write that failed for good (see flush). */
+  let broken: unknown = null;
   let written = 0;
   let batches = 0;
   let failedWrites = 0;
@@ -90,8 +92,16 @@ export function createSink(opts: SinkOptions): Sink {
     else parts[msg.partition] = { topic: t, partition: msg.partition, offset: msg.offset + 1 };
   };
 
-  const flush = async (): Promise<void> => {
+  /**
+   * Writes what is pending in one transaction, then commits its offsets. Waits for the write before
+   * it (one at a time, in order: a commit never passes an unwritten batch). With `wait` false it
+   * returns once this write has started, so the next batch is read and mapped while the database
+   * writes this one (the SQLite worker, PostgreSQL): at most one batch in the database and one
+   * being filled.
+   */
+  const flush = async (wait = true): Promise<void> => {
     while (flushing) await flushing.catch(() => undefined);
+    if (broken !== null) throw broken;
     if (pendingRows === 0) return;
     const batch = pending;
     const commits = [...offsets.values()].flatMap((parts) => parts.filter((o) => o !== undefined));
@@ -101,7 +111,7 @@ export function createSink(opts: SinkOptions): Sink {
     producedAts = [];
     offsets = new Map();
     const myEpoch = epoch;
-    flushing = (async () => {
+    const write = (async () => {
       for (let attempt = 0; ; attempt++) {
         try {
           await opts.db.writeBatch(batch);
@@ -124,11 +134,16 @@ export function createSink(opts: SinkOptions): Sink {
       if (consumer) await consumer.commit(commits);
       lastCommitAt = committedAt;
     })();
-    try {
-      await flushing;
-    } finally {
-      flushing = null;
-    }
+    flushing = write;
+    write.then(() => {
+      if (flushing === write) flushing = null;
+    }, (err: unknown) => {
+      if (flushing === write) flushing = null;
+      // Its rows are not in the database and its offsets not committed: no later batch may commit
+      // past them, so every later flush fails with this error (a crash starts over).
+      if (myEpoch === epoch) broken ??= err;
+    });
+    if (wait) await write;
   };
 
   const scheduleLinger = (): void => {
@@ -143,6 +158,7 @@ export function createSink(opts: SinkOptions): Sink {
     async start(): Promise<void> {
       stopped = false;
       closing = false;
+      broken = null;
       consumer = opts.bus.createConsumer({
         groupId: opts.groupId,
         topics: [opts.topics.clean, opts.topics.pos, opts.topics.visits, opts.topics.rejected],
@@ -155,7 +171,7 @@ export function createSink(opts: SinkOptions): Sink {
           // A seek, a rebalance or a stop made the rest obsolete: it is not committed, so it comes again.
           if (closing || batch.isStale()) break;
           add(m);
-          if (pendingRows >= maxBatch) await flush();
+          if (pendingRows >= maxBatch) await flush(false);
         }
         scheduleLinger();
         // The in-process bus delivers batches in microtasks only: give timers (heartbeat, progress,
