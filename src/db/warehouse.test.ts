@@ -139,6 +139,18 @@ describe.each(['sqlite', 'postgres'] as const)('%s warehouse', (dialect) => {
     expect(touched.size).toBeGreaterThan(5);
   });
 
+  it('a batch of only transactions or only visits adds the sums of its own facts, not of earlier rows', async () => {
+    const batches = batchesOf(RUN_A, 60, 3);
+    const split = batches.flatMap((b) => [
+      { staging: b.staging, rejected: b.rejected, transactions: [], visits: b.visits },
+      { staging: [], rejected: [], transactions: b.transactions, visits: [] },
+    ]);
+    for (const b of split) await t.db.writeBatch(b);
+    for (const b of batches) await batchOnly.db.writeBatch(b);
+    await batchOnly.db.rebuildWarehouse(RUN_A);
+    expect(await facts(t.db, RUN_A)).toEqual(await facts(batchOnly.db, RUN_A));
+  });
+
   it('revenue in the facts equals the transactions total; report_totals equal the sums of the facts', async () => {
     for (const b of batchesOf(RUN_A, 80)) await t.db.writeBatch(b);
     const c = await t.db.counts(RUN_A);
