@@ -107,7 +107,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
           break;
         }
         case 'pos': {
-          const tx = JSON.parse(o.value.toString('utf8')) as { total: number; items: { quantity: number }[] };
+          const tx = (o.json ?? JSON.parse(o.value.toString('utf8'))) as { total: number; items: { quantity: number }[] };
           stats.transactions++;
           stats.revenueCents += Math.round(tx.total * 100);
           for (const it of tx.items) stats.itemsSold += it.quantity;
@@ -116,7 +116,8 @@ export function createProcessor(opts: ProcessorOptions): Processor {
         }
         case 'visit': {
           stats.visitsClosed++;
-          if (o.value.includes('"status":"purchased"')) stats.purchasedVisits++;
+          const status = o.json !== undefined ? (o.json as { status?: unknown }).status : undefined;
+          if (status !== undefined ? status === 'purchased' : o.value.includes('"status":"purchased"')) stats.purchasedVisits++;
           publisher!.enqueue(t.visits, o);
           break;
         }
