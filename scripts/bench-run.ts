@@ -11,10 +11,15 @@ export interface Summary {
   verify: { ok: boolean; lost: number; duplicated: number; mismatched: number };
 }
 
+/**
+ * Runs `storesim run --headless ARGS` and returns its summary, its wall time and the CPU seconds
+ * (user + system) of its process: bash runs it and reports them with `times`.
+ */
 export async function runHeadless(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ summary: Summary; cpuS: number; wallS: number }> {
   const started = process.hrtime.bigint();
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'run', '--headless', '--interval', '60s', ...args], {
+    const argv = [process.execPath, '--import', 'tsx', 'src/cli/index.ts', 'run', '--headless', '--interval', '60s', ...args];
+    const child = spawn('bash', ['-c', '"$@"; rc=$?; printf "storesim-bench-times " >&2; times >&2; exit $rc', 'bash', ...argv], {
       cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -23,11 +28,35 @@ export async function runHeadless(args: string[], env: NodeJS.ProcessEnv = {}): 
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     child.on('close', (code) => {
       const line = out.trim().split('\n').filter((l) => l.includes('"type":"summary"')).pop();
-      if (!line) { reject(new Error(`run exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)); return; }
+      if (!line) {
+        reject(new Error(`run exited ${code}: ${err.replace(/storesim-bench-times[\s\S]*$/, '').trim().split('\n').slice(-3).join(' | ')}`));
+        return;
+      }
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-      resolve({ summary: JSON.parse(line) as Summary, cpuS: 0, wallS });
+      // `times`: the shell's user and system time, then (the line wanted) its children's, as 0m8.410s 0m0.940s.
+      const t = /storesim-bench-times \S+ \S+\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(err);
+      const cpuS = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : NaN;
+      resolve({ summary: JSON.parse(line) as Summary, cpuS, wallS });
     });
   });
+}
+
+/** Creates the benchmark's own database when it does not exist (benchmarks never write to a shared one by default). */
+export async function ensureBenchDatabase(url: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1));
+  u.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) await c.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
+      if (err.code !== '42P04') throw err; // created meanwhile by another benchmark
+    });
+  } finally {
+    await c.end();
+  }
 }
 
 export function fmt(n: number): string {

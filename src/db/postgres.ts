@@ -1,6 +1,10 @@
 /**
  * The PostgreSQL dialect (pg). A batch is one transaction of UNNEST inserts, one statement per
- * table, ON CONFLICT DO NOTHING (DESIGN.md measured this at about 71k staging rows/s).
+ * table, ON CONFLICT DO NOTHING (DESIGN.md measured this at about 71k staging rows/s). COPY into a
+ * temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING, was measured on the sink's batches
+ * and was not faster (0.6–0.9 of UNNEST's rows/s, new or redelivered: npm run bench:pg-insert,
+ * docs/kafka.md, Performance), so it needs no COPY library. Nor did joining the tables' inserts into
+ * one statement of data-modifying CTEs (fewer round trips) change a batch's time.
  */
 import type pg from 'pg';
 import { assembleCounts, assembleTransactions, num, runFromRecord } from './decode.js';
