@@ -25,6 +25,7 @@ import type { KafkaLogLine } from './kafka/kafka-bus.js';
 import { DEFAULT_SQLITE_PATH, openDatabase as openDatabaseWith } from './db/open.js';
 import { createPgFaultStream, pgFaultSwitch, sqliteFaults, type DbFaultSwitch } from './db/fault-stream.js';
 import { createFaultController, INFRA_FAULTS, type FaultController, type FaultRecord, type InfraFault } from './faults.js';
+import { findResumePoint, loadResumable } from './resume.js';
 import { createScenarioPlayer, createStepCommands, scenarioTimeline, type TimelineStep } from './cli/scenario.js';
 
 export interface TopicNames {
@@ -205,10 +206,21 @@ export interface Summary {
   faults: FaultRecord[];
 }
 
-export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<number> {
+export async function startRun(cfgIn: RunConfig, fixtures: Fixtures): Promise<number> {
   const out = (line: object): void => { process.stdout.write(JSON.stringify(line) + '\n'); };
-  const opened = await openRunDb(cfg.db);
+  const opened = await openRunDb(cfgIn.db);
   const db = opened.db;
+  let cfg = cfgIn;
+  let resumed: RunRow | null = null;
+  if (cfgIn.resume !== null) {
+    try {
+      ({ run: resumed, cfg } = await loadResumable(db, cfgIn, LEASE_MS));
+    } catch (err) {
+      opened.release();
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+  }
   // The warehouse's dimensions come from the same fixtures the engine uses (abandoned carts are valued at list price).
   await db.seedDimensions(fixtures);
   let bus: Bus | null = null;
@@ -268,17 +280,29 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     }
 
     const started = Date.now();
-    const runId = cfg.resume ?? newRunId(started);
+    const runId = resumed?.run_id ?? newRunId(started);
     const settings = runSettings(runId, cfg, fixtures);
-    const run: RunRow = {
-      run_id: runId, seed: cfg.engine.seed, started_at: new Date(started).toISOString(),
-      bus: bus.kind, db: db.dialect, topic_prefix: cfg.topicPrefix, config: recordedConfig(cfg),
-      command_log: [], stopped_at_seq: null, stopped_at_ms: null, status: 'live',
-      heartbeat_at: new Date(started).toISOString(), produced: null, summary: null, verify_ok: null,
-    };
-    const live = await db.claimRun(run, new Date(started - LEASE_MS).toISOString());
-    if (live) {
-      throw new UserError(`run ${live.run_id} is still live on topic prefix "${cfg.topicPrefix}" (stop it, wait ${LEASE_MS / 1000}s after it died, or use another --topic-prefix)`);
+    if (resumed) {
+      await db.updateRun(runId, { heartbeat_at: new Date(started).toISOString() });
+    } else {
+      const run: RunRow = {
+        run_id: runId, seed: cfg.engine.seed, started_at: new Date(started).toISOString(),
+        bus: bus.kind, db: db.dialect, topic_prefix: cfg.topicPrefix, config: recordedConfig(cfg),
+        command_log: [], stopped_at_seq: null, stopped_at_ms: null, status: 'live',
+        heartbeat_at: new Date(started).toISOString(), produced: null, summary: null, verify_ok: null,
+      };
+      const live = await db.claimRun(run, new Date(started - LEASE_MS).toISOString());
+      if (live) {
+        throw new UserError(`run ${live.run_id} is still live on topic prefix "${cfg.topicPrefix}" (stop it, wait ${LEASE_MS / 1000}s after it died, or use another --topic-prefix)`);
+      }
+    }
+    // Resume: where each raw partition stopped (the in-process bus died with the crashed process: nowhere).
+    const resumePoint = resumed
+      ? await findResumePoint(bus, runId, { foot_traffic: names.foot, shelf_events: names.shelf }, footParts, resumed.command_log)
+      : undefined;
+    if (resumed && resumePoint) {
+      const onBus = Math.max(0, ...resumePoint.lastSeq.foot_traffic, ...resumePoint.lastSeq.shelf_events);
+      process.stderr.write(`storesim: resuming run ${runId} (seed ${cfg.engine.seed}): regenerating it; ${onBus > 0 ? `events up to seq ${onBus} are already on the topics` : 'every event is published again, the database keeps each once'}\n`);
     }
     // Only once the lease is ours: a refused run must not join the live run's consumer groups.
     await startRoles();
@@ -292,7 +316,7 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const publisher = createPublisher({ producer });
-    const commandLog: CommandLogEntry[] = [];
+    const commandLog: CommandLogEntry[] = resumed ? [...resumed.command_log] : [];
 
     const faults: FaultController = createFaultController({
       broker: brokerLink,
@@ -368,6 +392,7 @@ export async function startRun(cfg: RunConfig, fixtures: Fixtures): Promise<numb
       partitions: footParts,
       warp: cfg.warp, eps: cfg.eps, maxEvents: cfg.events, durationMs: cfg.durationMs,
       downstreamHandled: processor ? () => processor?.stats().consumed ?? 0 : undefined,
+      ...(resumePoint ? { resume: resumePoint } : {}),
       onCommand: async (entry) => {
         commandLog.push(entry);
         await commands.write(entry);

@@ -115,6 +115,11 @@ export interface Bus {
    * snapshot of pair p from the state topic (partition p). Needs no consumer group of the caller's.
    */
   readLast(topic: string, partition: number): Promise<IncomingMessage | null>;
+  /**
+   * The last message of one partition that `match` accepts, reading back from the end, or null:
+   * how `run --resume` finds the highest seq a crashed run left on each partition.
+   */
+  readLastWhere(topic: string, partition: number, match: (m: IncomingMessage) => boolean): Promise<IncomingMessage | null>;
   /** Committed offsets of a group per partition (-1 when none). */
   groupOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
   close(): Promise<void>;

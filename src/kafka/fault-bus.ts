@@ -100,6 +100,11 @@ export function withBrokerFaults<B extends Bus>(bus: B, ctl: LinkController): B 
       await passage(ctl);
       return bus.readLast(topic, partition);
     },
+    async readLastWhere(topic, partition, match): Promise<IncomingMessage | null> {
+      if (ctl.mode.kind === 'down') throw new BusError('in-process broker is down (injected fault)', { retriable: true });
+      await passage(ctl);
+      return bus.readLastWhere(topic, partition, match);
+    },
     groupOffsets: (groupId, topic) => bus.groupOffsets(groupId, topic),
     close: () => bus.close(),
   };

@@ -283,7 +283,8 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   };
 
   let readerUsers = 0;
-  async function readLastWith(cluster: InternalCluster, topic: string, partition: number, high: number): Promise<IncomingMessage | null> {
+  /** Messages with offsets in [from, high) of one partition, in order (control records left out). */
+  async function readRangeWith(cluster: InternalCluster, topic: string, partition: number, from: number, high: number): Promise<IncomingMessage[]> {
     await cluster.addTargetTopic(topic);
     let leaders = cluster.findLeaderForPartitions(topic, [partition]);
     if (Object.keys(leaders).length === 0) {
@@ -294,26 +295,59 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     if (nodeId === undefined) throw new BusError(`readLast: no leader for ${topic}/${partition}`, { retriable: true });
     const broker = await cluster.findBroker({ nodeId });
     const maxBytes = 64 * 1024 * 1024;
-    const { responses } = await broker.fetch({
-      maxWaitTime: 0,
-      minBytes: 1,
-      maxBytes,
-      isolationLevel: 1,
-      topics: [{ topic, partitions: [{ partition, fetchOffset: String(high - 1), maxBytes }] }],
+    const out: IncomingMessage[] = [];
+    let next = from;
+    while (next < high) {
+      const { responses } = await broker.fetch({
+        maxWaitTime: 0,
+        minBytes: 1,
+        maxBytes,
+        isolationLevel: 1,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: String(next), maxBytes }] }],
+      });
+      const fetched = responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition)?.messages ?? [];
+      let advanced = false;
+      for (const m of fetched) {
+        const offset = Number(m.offset);
+        if (offset < next || offset >= high) continue;
+        next = offset + 1;
+        advanced = true;
+        if (m.isControlRecord) continue;
+        out.push({
+          topic,
+          partition,
+          offset,
+          key: m.key ? m.key.toString('utf8') : null,
+          value: m.value ?? EMPTY,
+          headers: toHeaders(m.headers),
+          timestamp: Number(m.timestamp),
+        });
+      }
+      if (!advanced) break; // only control records or a gap (compaction) left below high
+    }
+    return out;
+  }
+
+  /**
+   * Runs `fn` with the group-less reader connection, one read at a time: kafkajs's cluster opens a
+   * second connection to a broker when two reads connect it at once, and leaks the first (an open
+   * socket that keeps the process alive after close()).
+   */
+  let readerQueue: Promise<unknown> = Promise.resolve();
+  function withReader<T>(fn: (cluster: InternalCluster) => Promise<T>): Promise<T> {
+    const run = readerQueue.then(async () => {
+      const cluster = await getReader();
+      readerUsers++;
+      try {
+        return await fn(cluster);
+      } finally {
+        readerUsers--;
+        // As useAdmin: a read in flight during close() may have reconnected.
+        if (closed && readerUsers === 0) await cluster.disconnect().catch(() => undefined);
+      }
     });
-    const fetched = responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition)?.messages ?? [];
-    let last: FetchedMessage | undefined;
-    for (const m of fetched) if (!m.isControlRecord && Number(m.offset) < high) last = m;
-    if (!last) return null;
-    return {
-      topic,
-      partition,
-      offset: Number(last.offset),
-      key: last.key ? last.key.toString('utf8') : null,
-      value: last.value ?? EMPTY,
-      headers: toHeaders(last.headers),
-      timestamp: Number(last.timestamp),
-    };
+    readerQueue = run.catch(() => undefined);
+    return run;
   }
 
   const producers = new Set<Producer>();
@@ -431,15 +465,24 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     async readLast(topic: string, partition: number): Promise<IncomingMessage | null> {
       const range = (await bus.topicOffsets(topic)).find((o) => o.partition === partition);
       if (!range || range.high <= range.low) return null;
-      const cluster = await getReader();
-      readerUsers++;
-      try {
-        return await readLastWith(cluster, topic, partition, range.high);
-      } finally {
-        readerUsers--;
-        // As useAdmin: a read in flight during close() may have reconnected.
-        if (closed && readerUsers === 0) await cluster.disconnect().catch(() => undefined);
-      }
+      // The last offset may be a control record (or compacted away): read back until a message.
+      return bus.readLastWhere(topic, partition, () => true);
+    },
+
+    async readLastWhere(topic: string, partition: number, match: (m: IncomingMessage) => boolean): Promise<IncomingMessage | null> {
+      const range = (await bus.topicOffsets(topic)).find((o) => o.partition === partition);
+      if (!range || range.high <= range.low) return null;
+      return withReader(async (cluster) => {
+        let window = 64;
+        for (let high = range.high; high > range.low;) {
+          const from = Math.max(range.low, high - window);
+          const msgs = await readRangeWith(cluster, topic, partition, from, high);
+          for (let i = msgs.length - 1; i >= 0; i--) if (match(msgs[i]!)) return msgs[i]!;
+          high = from;
+          window = Math.min(window * 4, 16_384);
+        }
+        return null;
+      });
     },
 
     groupOffsets: (groupId: string, topic: string): Promise<TopicPartitionOffset[]> => useAdmin(async (admin) => {

@@ -363,6 +363,14 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       return topics.get(topic)?.partitions[partition]?.last() ?? null;
     },
 
+    async readLastWhere(topic: string, partition: number, match: (m: IncomingMessage) => boolean): Promise<IncomingMessage | null> {
+      const log = topics.get(topic)?.partitions[partition];
+      if (!log) return null;
+      const all = log.slice(log.low, log.high);
+      for (let i = all.length - 1; i >= 0; i--) if (match(all[i]!)) return all[i]!;
+      return null;
+    },
+
     async groupOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
       const log = topics.get(topic);
       if (!log) return [];

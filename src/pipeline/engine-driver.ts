@@ -1,14 +1,27 @@
 /**
  * Drives the pure engine in wall-clock time and publishes what it emits: chunks with a time budget
  * that yield to the event loop (keys stay responsive at any rate), warp and eps pacing, commands
- * applied between chunks and written to the command log, watermark markers broadcast to every
- * partition of both raw topics, end markers when the run stops (DESIGN.md, The pipeline; Headless).
+ * applied between chunks and written to the command log, watermark markers for every partition of
+ * both raw topics, end markers when the run stops (DESIGN.md, The pipeline; Headless).
+ *
+ * Watermarks are coalesced per partition: a partition gets the newest pending watermark just before
+ * its next event, or at the end of the chunk. A watermark that another one replaces before the
+ * partition's next event could change nothing there: lateness and dedup expiry are judged with the
+ * partition's own time at an event's arrival, which is the same, and a pair watermark only ever
+ * arrives later (never earlier) at the same values. On a quiet store at full speed this sends about
+ * one marker per event instead of one per partition per marker interval (docs/pipeline.md).
+ *
+ * Resume (DESIGN.md, Promises): given the last seq found on every partition and the run's command
+ * log, the engine regenerates the run at full speed, applies each logged command at its step,
+ * publishes only what is above a partition's last seq, and sends a partition markers only once it has
+ * passed that partition's last message.
  */
 import { createHash } from 'node:crypto';
 import type { Engine, EngineCommand, EngineMessage, RawTopic } from '../engine/types.js';
 import type { OutgoingMessage } from '../kafka/bus.js';
 import { partitionFor } from '../kafka/murmur2.js';
 import type { CommandLogEntry } from '../db/types.js';
+import { isStreamCommand } from './replay.js';
 import { HEADERS, type MarkerKind, type RunSettings } from './types.js';
 
 /** What the driver needs from the publisher (src/kafka/publisher.ts): ordered, buffered, retried. */
@@ -51,9 +64,16 @@ export interface EngineDriverOptions {
   downstreamHandled?: () => number;
   /** Default 30 000 messages. */
   maxDownstreamLag?: number;
-  /** Skip publishing messages up to and including this seq per partition (resume). */
-  skip?: (topic: RawTopic, partition: number, seq: number) => boolean;
+  /** Resume a crashed run (see above). */
+  resume?: ResumePoint;
   now?: () => number;
+}
+
+export interface ResumePoint {
+  /** Per raw topic, per partition: the highest seq of this run already on it (0 = none). */
+  lastSeq: Record<RawTopic, number[]>;
+  /** The run's command log as recorded: stream commands are applied again at their steps, not logged again. */
+  commands: readonly CommandLogEntry[];
 }
 
 export interface EngineDriver {
@@ -93,23 +113,75 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
   let stopRequested = false;
   const queued: EngineCommand[] = [];
 
-  const control = (kind: MarkerKind, value: string): void => {
-    for (const topic of [opts.topics.foot_traffic, opts.topics.shelf_events]) {
+  const rawTopics: RawTopic[] = ['foot_traffic', 'shelf_events'];
+  const markerHeaders: Record<MarkerKind, Record<string, string>> = {
+    run_start: { [HEADERS.run]: runId, [HEADERS.marker]: 'run_start' },
+    watermark: { [HEADERS.run]: runId, [HEADERS.marker]: 'watermark' },
+    end: { [HEADERS.run]: runId, [HEADERS.marker]: 'end' },
+  };
+  // Resume: a partition gets markers again once the regenerated stream has passed its last message.
+  const lastSeq: Record<RawTopic, number[]> = {
+    foot_traffic: Array.from({ length: partitions }, (_, p) => opts.resume?.lastSeq.foot_traffic[p] ?? 0),
+    shelf_events: Array.from({ length: partitions }, (_, p) => opts.resume?.lastSeq.shelf_events[p] ?? 0),
+  };
+  const caughtUp: Record<RawTopic, boolean[]> = {
+    foot_traffic: lastSeq.foot_traffic.map((s) => s === 0),
+    shelf_events: lastSeq.shelf_events.map((s) => s === 0),
+  };
+  const maxLastSeq = Math.max(0, ...lastSeq.foot_traffic, ...lastSeq.shelf_events);
+  /** Logged stream commands still to apply at their steps (resume). */
+  const replayed = (opts.resume?.commands ?? []).filter((c) => isStreamCommand(c.command)).slice().sort((a, b) => a.step - b.step);
+  /** The newest watermark value not yet sent, per raw topic and partition. */
+  const pendingMark: Record<RawTopic, (string | null)[]> = {
+    foot_traffic: new Array<string | null>(partitions).fill(null),
+    shelf_events: new Array<string | null>(partitions).fill(null),
+  };
+
+  const sendMarker = (topic: RawTopic, p: number, kind: MarkerKind, value: string): void => {
+    publisher.enqueue(opts.topics[topic], { key: null, value, partition: p, headers: markerHeaders[kind] });
+    published++;
+  };
+
+  const flushMarks = (): void => {
+    for (const topic of rawTopics) {
+      const pending = pendingMark[topic];
       for (let p = 0; p < partitions; p++) {
-        publisher.enqueue(topic, { key: null, value, partition: p, headers: { [HEADERS.run]: runId, [HEADERS.marker]: kind } });
-        published++;
+        const v = pending[p];
+        if (v != null) {
+          pending[p] = null;
+          sendMarker(topic, p, 'watermark', v);
+        }
       }
+    }
+  };
+
+  const control = (kind: MarkerKind, value: string): void => {
+    for (const topic of rawTopics) {
+      for (let p = 0; p < partitions; p++) if (caughtUp[topic][p]) sendMarker(topic, p, kind, value);
     }
   };
 
   const emit = (m: EngineMessage): void => {
     if (m.kind === 'watermark') {
-      control('watermark', `{"time":${m.atMs}}`);
+      const value = `{"time":${m.atMs}}`;
+      for (const topic of rawTopics) {
+        const pending = pendingMark[topic];
+        const ready = caughtUp[topic];
+        for (let p = 0; p < partitions; p++) if (ready[p]) pending[p] = value;
+      }
       return;
     }
     hashBuf += m.value + '\n';
     const partition = partitionFor(m.key, partitions);
-    if (opts.skip?.(m.topic, partition, m.seq)) return;
+    if (!caughtUp[m.topic][partition]) {
+      if (m.seq >= lastSeq[m.topic][partition]!) caughtUp[m.topic][partition] = true;
+      return;
+    }
+    const mark = pendingMark[m.topic][partition];
+    if (mark != null) {
+      pendingMark[m.topic][partition] = null;
+      sendMarker(m.topic, partition, 'watermark', mark);
+    }
     publisher.enqueue(opts.topics[m.topic], {
       key: m.key,
       value: m.value,
@@ -118,6 +190,9 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
     });
     published++;
   };
+
+  /** Still regenerating what a crashed run had already published or logged: no pacing. */
+  const catchingUp = (): boolean => replayed.length > 0 || engine.produced < maxLastSeq;
 
   const applyQueued = async (): Promise<void> => {
     while (queued.length > 0) {
@@ -150,6 +225,24 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
       while (now() - chunkStart < CHUNK_BUDGET_MS && queued.length === 0) {
         let max = MAX_CHUNK_EVENTS;
         if (opts.maxEvents !== null) max = Math.min(max, opts.maxEvents - engine.produced);
+        if (catchingUp()) {
+          // Regenerating a crashed run: full speed, each logged command at its step, clock where it was.
+          const cmd = replayed[0];
+          if (cmd && engine.step >= cmd.step) {
+            engine.apply(cmd.command as unknown as EngineCommand);
+            replayed.shift();
+            if (!catchingUp()) reanchor();
+            continue;
+          }
+          if (max <= 0) break;
+          const stepBefore = engine.step;
+          engine.run(cmd ? cmd.sim_ms : Number.POSITIVE_INFINITY, max, emit, cmd?.step);
+          if (!catchingUp()) reanchor();
+          if (engine.step === stepBefore && !(cmd && engine.step >= cmd.step)) break;
+          progressed = true;
+          if (publisher.backlog >= maxBacklog || downstreamLag() >= maxLag) break;
+          continue;
+        }
         if (opts.eps !== null) max = Math.min(max, Math.floor(((now() - epsAnchorWall) * opts.eps) / 1000) - (engine.produced - epsAnchorProduced));
         if (max <= 0) break;
         const paced = warp === 'max' ? Number.POSITIVE_INFINITY : anchorSim + (now() - anchorWall) * warp;
@@ -160,6 +253,7 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
         progressed = true;
         if (publisher.backlog >= maxBacklog || downstreamLag() >= maxLag) break;
       }
+      flushMarks();
       if (hashBuf.length > 0) { hash.update(hashBuf); hashBuf = ''; }
       if (publisher.backlog >= maxBacklog) await publisher.waitForRoom();
       // The local processor is far behind: let it catch up before making more.
@@ -168,6 +262,9 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
       await new Promise<void>((r) => (progressed ? setImmediate(r) : setTimeout(r, 5)));
     }
     if (hashBuf.length > 0) { hash.update(hashBuf); hashBuf = ''; }
+    flushMarks();
+    // A partition the regenerated stream never passed (a stop during catch-up) still gets its end marker.
+    for (const topic of rawTopics) caughtUp[topic].fill(true);
     control('end', '{}');
     await publisher.flush();
   };
