@@ -456,7 +456,9 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
 
     topicOffsets: (topic: string): Promise<PartitionOffsets[]> => useAdmin(async (admin) => {
       if (!(await topicExists(topic))) return [];
-      const offsets = await admin.fetchTopicOffsets(topic);
+      // Just after a topic is created the broker may not host its partitions yet ("does not host
+      // this topic-partition", retriable): kafkajs's admin does not retry that, so retry here.
+      const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
       return offsets
         .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
         .sort((a, b) => a.partition - b.partition);
@@ -811,4 +813,16 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   }
 
   return bus;
+}
+
+/** Retries a call while it fails with an error kafkajs marks retriable, for up to about 5 s. */
+async function retryRetriable<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 12 || (err as { retriable?: unknown }).retriable !== true) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** attempt)));
+    }
+  }
 }

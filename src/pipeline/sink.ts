@@ -130,6 +130,9 @@ export function createSink(opts: SinkOptions): Sink {
             throw err;
           }
           if ((stopped && attempt > 3) || myEpoch !== epoch) throw err;
+          // A database outage can outlast the group's session timeout: stay a member meanwhile
+          // (kafkajs heartbeats only between batches or when asked).
+          await consumer?.heartbeat().catch(() => undefined);
           await delay(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
         }
       }
@@ -137,7 +140,13 @@ export function createSink(opts: SinkOptions): Sink {
       for (const p of samples) latency.record(committedAt - p);
       written += batch.staging.length + batch.rejected.length + batch.transactions.length + batch.visits.length;
       batches++;
-      if (consumer) await consumer.commit(commits);
+      try {
+        if (consumer) await consumer.commit(commits);
+      } catch (err) {
+        // The rows are written; a commit refused after a rebalance only means they come again and
+        // the idempotent inserts keep them once. Later batches carry on.
+        opts.onError?.(err);
+      }
       lastCommitAt = committedAt;
     })();
     flushing = write;
