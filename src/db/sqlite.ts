@@ -97,6 +97,43 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
   let prices: Map<string, number> | null = null;
   let pricesReloaded = false;
   const knownDays = new Set<number>();
+
+  // A run's counts (what the drain polls every 100 ms, and the summary reads), kept up to date from
+  // this connection's own writes once counted: a full count scans every staging row of the run,
+  // tens of milliseconds on the SQLite thread that the sink is waiting for. `PRAGMA data_version`
+  // changes when any other connection (another process) commits: then everything is counted again.
+  interface CountsCache { staging: number; byCode: Map<string, number>; tx: number; revenue: number; byStatus: Map<string, number> }
+  const countsCache = new Map<string, CountsCache>();
+  let countsVersion: unknown = null;
+  /** What a committed batch added, per run (applied to countsCache after the commit). */
+  interface CountsDelta { staging: number; byCode: Map<string, number>; tx: number; revenue: number; byStatus: Map<string, number> }
+  const bump = (m: Map<string, number>, k: string, n: number): void => { m.set(k, (m.get(k) ?? 0) + n); };
+  function fullCounts(runId: string): CountsCache {
+    const staging = num(db.prepare('SELECT count(*) FROM staging_events WHERE run_id = ?').pluck().get(runId));
+    const byCode = db.prepare('SELECT code, count(*) AS n FROM rejected_events WHERE run_id = ? GROUP BY code').all(runId) as Rec[];
+    const tx = db.prepare('SELECT count(*) AS n, coalesce(sum(total_cents), 0) AS revenue FROM transactions WHERE run_id = ?').get(runId) as Rec;
+    const byStatus = db.prepare('SELECT status, count(*) AS n FROM visits WHERE run_id = ? GROUP BY status').all(runId) as Rec[];
+    return {
+      staging,
+      byCode: new Map(byCode.map((r) => [String(r.code), num(r.n)])),
+      tx: num(tx.n),
+      revenue: num(tx.revenue),
+      byStatus: new Map(byStatus.map((r) => [String(r.status), num(r.n)])),
+    };
+  }
+  function applyCountsDelta(deltas: Map<string, CountsDelta>): void {
+    for (const [runId, d] of deltas) {
+      const c = countsCache.get(runId);
+      if (!c) continue; // not counted yet: the first counts() counts it all
+      c.staging += d.staging;
+      for (const [k, n] of d.byCode) bump(c.byCode, k, n);
+      c.tx += d.tx;
+      c.revenue += d.revenue;
+      for (const [k, n] of d.byStatus) bump(c.byStatus, k, n);
+    }
+  }
+  const sortedRecs = (m: Map<string, number>, key: string): Rec[] =>
+    [...m.entries()].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, n]) => ({ [key]: k, n }));
   function loadPrices(): Map<string, number> {
     const rows = db.prepare('SELECT item_id, list_price_cents FROM dim_product').all() as Rec[];
     return new Map(rows.map((r) => [String(r.item_id), num(r.list_price_cents)]));
@@ -146,26 +183,41 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
     return stmts;
   }
 
-  const writeTx = db.transaction((batch: SinkBatch) => {
+  const writeTx = db.transaction((batch: SinkBatch, deltas: Map<string, CountsDelta>) => {
     const s = writes();
     const accepted = new Map<string, number>();
+    const delta = (runId: string): CountsDelta => {
+      let d = deltas.get(runId);
+      if (!d) deltas.set(runId, (d = { staging: 0, byCode: new Map(), tx: 0, revenue: 0, byStatus: new Map() }));
+      return d;
+    };
     for (const r of batch.staging) {
       const { changes } = s.staging.run(r.run_id, r.event_id, r.seq, r.topic, r.event_type, r.customer_id, r.visit_id, isoUtc(r.event_time), r.payload);
       if (changes > 0) accepted.set(r.run_id, (accepted.get(r.run_id) ?? 0) + changes);
     }
+    for (const [runId, n] of accepted) delta(runId).staging += n;
     for (const r of batch.rejected) {
-      s.rejected.run(r.run_id, r.seq, r.code, r.reason, r.source_topic, r.source_partition, r.source_offset, r.key, r.value, r.headers, isoUtc(r.rejected_at));
+      const { changes } = s.rejected.run(r.run_id, r.seq, r.code, r.reason, r.source_topic, r.source_partition, r.source_offset, r.key, r.value, r.headers,
+        isoUtc(r.rejected_at));
+      if (changes > 0 && r.run_id !== null) bump(delta(r.run_id).byCode, r.code, changes);
     }
     for (const t of batch.transactions) {
-      s.transaction.run(t.run_id, t.transaction_id, t.visit_id, t.customer_id, t.store_id, t.lane, t.payment_method, isoUtc(t.transaction_time),
-        t.subtotal_cents, t.discount_cents, t.total_cents);
+      const { changes } = s.transaction.run(t.run_id, t.transaction_id, t.visit_id, t.customer_id, t.store_id, t.lane, t.payment_method,
+        isoUtc(t.transaction_time), t.subtotal_cents, t.discount_cents, t.total_cents);
+      if (changes > 0) {
+        const d = delta(t.run_id);
+        d.tx += changes;
+        d.revenue += t.total_cents * changes;
+      }
       for (const i of t.items) {
         s.item.run(t.run_id, t.transaction_id, i.line_no, i.item_id, i.quantity, i.unit_price_cents, i.discount_rate, i.discount_cents, i.total_cents);
       }
     }
     for (const v of batch.visits) {
-      s.visit.run(v.run_id, v.visit_id, v.record_id, v.customer_id, v.store_id, v.status, isoUtc(v.entry_time), isoUtcOrNull(v.exit_time), v.lane,
-        isoUtcOrNull(v.queue_joined_at), isoUtcOrNull(v.service_started_at), v.payment_method, v.transaction_id, v.lines, v.items, v.stale ? 1 : 0);
+      const { changes } = s.visit.run(v.run_id, v.visit_id, v.record_id, v.customer_id, v.store_id, v.status, isoUtc(v.entry_time),
+        isoUtcOrNull(v.exit_time), v.lane, isoUtcOrNull(v.queue_joined_at), isoUtcOrNull(v.service_started_at), v.payment_method, v.transaction_id,
+        v.lines, v.items, v.stale ? 1 : 0);
+      if (changes > 0) bump(delta(v.run_id).byStatus, v.status, changes);
     }
     if (!warehouse) return null;
     pricesReloaded = false;
@@ -209,9 +261,11 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
 
     writeBatch: (batch) => guard(() => {
       if (batch.staging.length + batch.rejected.length + batch.transactions.length + batch.visits.length === 0) return;
-      const days = writeTx.immediate(batch);
-      // Only after the commit: a rolled-back batch must not leave its days marked as written.
+      const deltas = new Map<string, CountsDelta>();
+      const days = writeTx.immediate(batch, deltas);
+      // Only after the commit: a rolled-back batch must not leave its days marked as written, nor count.
       if (days) for (const k of days) knownDays.add(k);
+      applyCountsDelta(deltas);
     }),
 
     seedDimensions: (fixtures) => guard(() => {
@@ -262,12 +316,17 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
     },
 
     deleteRun: (runId) => guard(() => db.transaction(() => {
+      countsCache.clear();
       const out = {} as Record<RunTable, number>;
       for (const t of RUN_TABLES) out[t] = db.prepare(`DELETE FROM ${t} WHERE run_id = ?`).run(runId).changes;
       return out;
     }).immediate()),
 
-    select: (sql, params = []) => guard(() => db.prepare(sql).all(...params) as Rec[]),
+    select: (sql, params = []) => guard(() => {
+      const stmt = db.prepare(sql);
+      if (!stmt.readonly) countsCache.clear(); // a write behind the counts' back: count again
+      return stmt.all(...params) as Rec[];
+    }),
 
     createRun: (run) => guard(() => insertRun(run)),
 
@@ -301,11 +360,14 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
     liveRun: (topicPrefix, sinceIso) => guard(() => findLive(topicPrefix, sinceIso)),
 
     counts: (runId) => guard((): RunCounts => {
-      const staging = num(db.prepare('SELECT count(*) FROM staging_events WHERE run_id = ?').pluck().get(runId));
-      const byCode = db.prepare('SELECT code, count(*) AS n FROM rejected_events WHERE run_id = ? GROUP BY code').all(runId) as Rec[];
-      const tx = db.prepare('SELECT count(*) AS n, coalesce(sum(total_cents), 0) AS revenue FROM transactions WHERE run_id = ?').get(runId) as Rec;
-      const byStatus = db.prepare('SELECT status, count(*) AS n FROM visits WHERE run_id = ? GROUP BY status').all(runId) as Rec[];
-      return assembleCounts(staging, byCode, tx, byStatus);
+      const version = db.pragma('data_version', { simple: true });
+      if (version !== countsVersion) {
+        countsCache.clear();
+        countsVersion = version;
+      }
+      let c = countsCache.get(runId);
+      if (!c) countsCache.set(runId, (c = fullCounts(runId)));
+      return assembleCounts(c.staging, sortedRecs(c.byCode, 'code'), { n: c.tx, revenue: c.revenue }, sortedRecs(c.byStatus, 'status'));
     }),
 
     contents: (runId) => guard((): RunContents => {
@@ -332,6 +394,7 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
       stmts = null;
       prices = null;
       knownDays.clear();
+      countsCache.clear();
       await guard(() => migrateTx.immediate());
     },
 
