@@ -330,4 +330,36 @@ describe('memory bus retention', () => {
     await consumer.stop();
     await c2.stop();
   });
+  it('holds a send back while a running group has too much uncommitted, and lets it go on a commit or when the group empties', async () => {
+    const bus = createMemoryBus({ defaultPartitions: 1, maxUncommittedPerTopic: 10 });
+    await bus.ensureTopics([{ topic: 'out', partitions: 1 }, { topic: 'state', partitions: 1, config: { 'cleanup.policy': 'compact' } }]);
+    const producer = bus.createProducer();
+    await producer.connect();
+    // No group reads the topic yet: nothing holds a send back
+    await producer.send('out', Array.from({ length: 12 }, (_, i) => msg('k', `a${i}`)));
+    const batches: Batch[] = [];
+    const consumer = bus.createConsumer({ groupId: 'sink', topics: ['out'] });
+    await consumer.start(async (b) => { batches.push(b); });
+    await waitFor(() => batches.length > 0, 5_000, 'a first batch');
+    // 12 uncommitted > 10: the next send waits
+    let sent = false;
+    const pending = producer.send('out', [msg('k', 'b0')]).then(() => { sent = true; });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent).toBe(false);
+    // a compacted topic never waits
+    await producer.send('state', [msg('0', 's0')]);
+    // a commit that brings it under the limit lets it go
+    await consumer.commit([{ topic: 'out', partition: 0, offset: 5 }]);
+    await pending;
+    expect(sent).toBe(true);
+    // over the limit again, then the group's only member leaves: nothing is held back
+    await producer.send('out', Array.from({ length: 10 }, (_, i) => msg('k', `c${i}`)));
+    let sent2 = false;
+    const pending2 = producer.send('out', [msg('k', 'd0')]).then(() => { sent2 = true; });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent2).toBe(false);
+    await consumer.stop();
+    await pending2;
+    expect(sent2).toBe(true);
+  });
 });

@@ -34,6 +34,14 @@ export interface MemoryBusOptions {
   retainBelowCommitted?: number;
   /** Most messages in one batch handed to a consumer. Default 500. */
   maxBatchMessages?: number;
+  /**
+   * Back-pressure: a send to a topic waits while the topic holds more than this many messages that
+   * a group reading it (with a member running) has not committed yet. Kafka's broker would keep them
+   * on disk; here they are in memory, so a consumer slower than its producer (the sink behind the
+   * processor) would otherwise grow the heap without bound. Compacted topics never wait. Default
+   * 40 000.
+   */
+  maxUncommittedPerTopic?: number;
 }
 
 /** See the header: optional, exact caches of a message's value, kept by the in-process bus only. */
@@ -201,6 +209,31 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   const defaultPartitions = options.defaultPartitions ?? 6;
   const maxBatch = options.maxBatchMessages ?? 500;
   const retain = options.retainBelowCommitted ?? 5_000;
+  const maxUncommitted = options.maxUncommittedPerTopic ?? 40_000;
+  /** Sends waiting for room (see maxUncommittedPerTopic), woken by commits and membership changes. */
+  let roomWaiters: (() => void)[] = [];
+  const wakeRoomWaiters = (): void => {
+    if (roomWaiters.length === 0) return;
+    const ws = roomWaiters;
+    roomWaiters = [];
+    for (const w of ws) w();
+  };
+  /** Messages of `topic` that the slowest group with a running member has not committed. */
+  const uncommitted = (log: TopicLog): number => {
+    let worst = 0;
+    for (const g of groups.values()) {
+      if (!g.members.some((m) => m.opts.topics.includes(log.name))) continue;
+      const committed = g.committed.get(log.name);
+      let n = 0;
+      for (let p = 0; p < log.partitions.length; p++) {
+        const part = log.partitions[p]!;
+        const c = committed?.[p];
+        n += part.high - Math.max(part.low, c !== undefined && c >= 0 ? c : part.low);
+      }
+      if (n > worst) worst = n;
+    }
+    return worst;
+  };
   const topics = new Map<string, TopicLog>();
   const groups = new Map<string, Group>();
   /** Running members by subscribed topic, woken on append. */
@@ -311,6 +344,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
           if (!connected) throw new BusError('memory bus: send() before connect()', { retriable: false });
           if (closed) throw new BusError('memory bus: closed', { retriable: false });
           const log = topics.get(topic) ?? createTopic(topic, defaultPartitions);
+          if (log.config['cleanup.policy'] !== 'compact') {
+            while (!closed && uncommitted(log) > maxUncommitted) await new Promise<void>((r) => roomWaiters.push(r));
+            if (closed) throw new BusError('memory bus: closed', { retriable: false });
+          }
           const parts = log.partitions;
           const n = parts.length;
           const now = Date.now();
@@ -380,6 +417,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
 
     async close(): Promise<void> {
       closed = true;
+      wakeRoomWaiters();
     },
   };
 
@@ -570,6 +608,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
           // decodes the bytes, as from Kafka), so that retention does not hold parsed objects.
           const from = before !== undefined && before >= 0 ? before : 0;
           if (offset > from) topics.get(topic)?.partitions[partition]?.forgetExtras(from, offset);
+          wakeRoomWaiters();
           applyRetention(topic, partition);
         }
       },
@@ -590,6 +629,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
         group.members = group.members.filter((m) => m !== member);
         group.pendingJoin.delete(member);
         if (group.members.length > 0) rebalance(group);
+        wakeRoomWaiters(); // a group without members holds back no producer
       },
     };
     return consumer;
