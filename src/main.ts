@@ -465,6 +465,9 @@ export async function startRun(cfgIn: RunConfig, fixtures: Fixtures): Promise<nu
     if (!result.ok) printVerifyExamples(result, (s) => process.stderr.write(s));
     return result.ok ? EXIT.ok : EXIT.verifyFailed;
   } finally {
+    // Connections closing under requests still in flight make kafkajs log errors ("write after
+    // end"): the run has ended, they are noise.
+    brokerQuietUntil = Number.POSITIVE_INFINITY;
     for (const c of cleanups.reverse()) {
       try { await c(); } catch { /* closing anyway */ }
     }
