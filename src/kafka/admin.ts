@@ -8,6 +8,7 @@
 import type tls from 'node:tls';
 import { AssignerProtocol, Kafka, logLevel, type Admin, type SASLOptions } from 'kafkajs';
 import { BusError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
+import { attemptTimeout, boundedRetry, connectWithin, describeBrokers } from './connect.js';
 import { classifyKafkaError, errorChain, rootMessage } from './kafka-errors.js';
 
 export interface KafkaAdminOptions {
@@ -46,10 +47,6 @@ export function isInternalTopic(topic: string): boolean {
   return topic.startsWith('__');
 }
 
-function describeBrokers(brokers: string[]): string {
-  return brokers.map((b) => b.replace(/^[^@/]*@/, '***@')).join(',');
-}
-
 /**
  * Connects an admin client within `connectionTimeout`. Its retries are bounded to about that long
  * too: kafkajs keeps retrying after disconnect(), and unbounded retries would hold the process
@@ -63,10 +60,9 @@ export async function connectKafkaAdmin(options: KafkaAdminOptions): Promise<Kaf
     brokers: options.brokers,
     ssl: options.ssl,
     sasl: options.sasl as SASLOptions | undefined,
-    connectionTimeout: Math.min(3_000, deadlineMs),
+    connectionTimeout: attemptTimeout(deadlineMs),
     logLevel: logLevel.NOTHING,
-    // 250, 500, then 1 000 ms apart: a refused connection gives up after about deadline − 1 s.
-    retry: { initialRetryTime: 250, factor: 0, multiplier: 2, maxRetryTime: 1_000, retries: Math.max(1, Math.floor((deadlineMs - 1_750) / 1_000) + 2) },
+    retry: boundedRetry(deadlineMs),
   });
   const admin = kafka.admin();
 
@@ -89,25 +85,7 @@ export async function connectKafkaAdmin(options: KafkaAdminOptions): Promise<Kaf
     }
   };
 
-  let timer: NodeJS.Timeout | undefined;
-  const connecting = admin.connect();
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), deadlineMs);
-  });
-  try {
-    const r = await Promise.race([connecting.then(() => 'ok' as const), timeout]);
-    if (r === 'timeout') {
-      connecting.catch(() => undefined);
-      throw new KafkaUnreachableError(
-        `Kafka at ${brokers} did not answer within ${Math.round(deadlineMs / 1000)} s (admin connection): start a broker (npm run kafka:start) or set KAFKA_BROKERS`,
-      );
-    }
-  } catch (err) {
-    await admin.disconnect().catch(() => undefined);
-    throw mapError(err, 'admin connection');
-  } finally {
-    clearTimeout(timer);
-  }
+  await connectWithin('admin connection', brokers, deadlineMs, () => admin.connect(), () => admin.disconnect(), mapError);
   return { admin, brokers, mapError, close: () => admin.disconnect().catch(() => undefined) };
 }
 

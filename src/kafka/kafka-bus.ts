@@ -25,7 +25,8 @@ import type {
 } from './bus.js';
 import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { BusError, KafkaConfigError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
-import { classifyKafkaError, rootMessage } from './kafka-errors.js';
+import { attemptTimeout, boundedRetry, connectWithin, describeBrokers, mapKafkaError as mapError } from './connect.js';
+import { classifyKafkaError } from './kafka-errors.js';
 import { installFastRecordEncoder } from './kafkajs-record.js';
 import { partitionForKey } from './murmur2.js';
 
@@ -77,10 +78,6 @@ const EXPECTED_NOISE = /coordinator is loading|coordinator is not available|not 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A broker list for people: credentials in a URL-ish broker string are masked. */
-function describeBrokers(brokers: string[]): string {
-  return brokers.map((b) => b.replace(/^[^@/]*@/, '***@')).join(',');
-}
-
 function toHeaders(h: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!h) return out;
@@ -124,7 +121,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     ssl: options.ssl,
     sasl: options.sasl as SASLOptions | undefined,
     // Per attempt; the whole first connection is bounded by `deadlineMs` below.
-    connectionTimeout: Math.min(3_000, deadlineMs),
+    connectionTimeout: attemptTimeout(deadlineMs),
     ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     logLevel: LEVELS[options.logLevel ?? 'error'],
     logCreator: () => (entry: LogEntry) => {
@@ -153,11 +150,10 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
           brokers: options.brokers,
           ssl: options.ssl,
           sasl: options.sasl as SASLOptions | undefined,
-          connectionTimeout: Math.min(3_000, deadlineMs),
+          connectionTimeout: attemptTimeout(deadlineMs),
           ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
           logLevel: KafkaLogLevel.NOTHING,
-          // 250, 500, then 1 000 ms apart: refused connections give up after about deadline − 1 s.
-          retry: { initialRetryTime: 250, factor: 0, multiplier: 2, maxRetryTime: 1_000, retries: Math.max(1, Math.floor((deadlineMs - 1_750) / 1_000) + 2) },
+          retry: boundedRetry(deadlineMs),
         });
         const admin = probeKafka.admin();
         try {
@@ -174,40 +170,9 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   };
 
   /** A first connection: bounded in time, its failures mapped to unreachable / refused. */
-  async function firstConnect(what: string, connect: () => Promise<void>, abort: () => Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const attempt = probe().then(connect);
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), deadlineMs);
-    });
-    try {
-      const r = await Promise.race([attempt.then(() => 'ok' as const), timeout]);
-      if (r === 'timeout') {
-        attempt.catch(() => undefined);
-        await abort().catch(() => undefined);
-        throw new KafkaUnreachableError(
-          `Kafka at ${brokersText} did not answer within ${Math.round(deadlineMs / 1000)} s (${what}): start a broker (npm run kafka:start) or set KAFKA_BROKERS`,
-        );
-      }
-    } catch (err) {
-      if (err instanceof KafkaUnreachableError) throw err;
-      await abort().catch(() => undefined);
-      throw mapKafkaError(err, what);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  function mapKafkaError(err: unknown, what: string): unknown {
-    switch (classifyKafkaError(err)) {
-      case 'unreachable':
-        return new KafkaUnreachableError(`Kafka at ${brokersText} is unreachable (${what}: ${rootMessage(err)}): start a broker (npm run kafka:start) or set KAFKA_BROKERS`, err);
-      case 'refused':
-        return new KafkaRefusedError(`Kafka at ${brokersText} refused ${what}: ${rootMessage(err)}`, err);
-      default:
-        return err;
-    }
-  }
+  const firstConnect = (what: string, connect: () => Promise<void>, abort: () => Promise<void>): Promise<void> =>
+    connectWithin(what, brokersText, deadlineMs, () => probe().then(connect), abort);
+  const mapKafkaError = (err: unknown, what: string): unknown => mapError(err, what, brokersText);
 
   /**
    * Set by close(). A call still in flight then (a lag sample of the dashboard) must not open a new
