@@ -6,11 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as pty from 'node-pty';
-
-const ROOT = join(import.meta.dirname, '..');
+import { spawnCli, waitForScreen } from './pty.js';
 let dir = '';
 
 beforeAll(() => {
@@ -21,43 +18,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Term {
-  /** Everything written since `mark()`, escape sequences removed. */
-  since(): string;
-  mark(): void;
-  all(): string;
-  raw(): string;
-  write(s: string): void;
-  exited: Promise<number>;
-}
-
-function spawnCli(args: string[]): Term {
-  // The CLI from source (as `npm start` runs it); bench:dashboard drives the built one the same way.
-  const p = pty.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), ...args], {
-    name: 'xterm-256color', cols: 80, rows: 24, cwd: ROOT, // Ink draws only the last frame when it thinks it runs in CI (is-in-ci reads CI): a person's terminal is not CI.
-    env: { ...process.env, FORCE_COLOR: '1', CI: 'false' } as Record<string, string>,
-  });
-  let out = '';
-  let markAt = 0;
-  p.onData((d) => { out += d; });
-  const exited = new Promise<number>((resolve) => p.onExit(({ exitCode }) => resolve(exitCode)));
-  return {
-    since: () => stripVTControlCharacters(out.slice(markAt)),
-    mark: () => { markAt = out.length; },
-    all: () => stripVTControlCharacters(out),
-    raw: () => out,
-    write: (s) => p.write(s),
-    exited,
-  };
-}
-
-async function waitFor(cond: () => boolean, what: string, term: Term, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; ${term.raw().length} bytes written; screen tail:\n${term.all().slice(-1500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = waitForScreen;
 
 describe('dashboard in a real terminal (80x24)', () => {
   it('draws the panels, comes alive, answers keys, and q drains, prints the summary and exits 0', async () => {

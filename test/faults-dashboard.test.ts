@@ -7,42 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as pty from 'node-pty';
 import type { FaultRecord } from '../src/faults.js';
-
-const ROOT = join(import.meta.dirname, '..');
+import { spawnCli, waitForScreen, type Term } from './pty.js';
 const dir = mkdtempSync(join(tmpdir(), 'storesim-faults-pty-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function spawnCli(args: string[]) {
-  const p = pty.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), ...args], {
-    name: 'xterm-256color', cols: 80, rows: 24, cwd: ROOT, // Ink draws only the last frame when it thinks it runs in CI (is-in-ci reads CI): a person's terminal is not CI.
-    env: { ...process.env, FORCE_COLOR: '1', CI: 'false' } as Record<string, string>,
-  });
-  let out = '';
-  let markAt = 0;
-  p.onData((d) => { out += d; });
-  const exited = new Promise<number>((resolve) => p.onExit(({ exitCode }) => resolve(exitCode)));
-  return {
-    since: () => stripVTControlCharacters(out.slice(markAt)),
-    mark: () => { markAt = out.length; },
-    all: () => stripVTControlCharacters(out),
-    write: (s: string) => p.write(s),
-    kill: () => p.kill(),
-    exited,
-  };
-}
-type Term = ReturnType<typeof spawnCli>;
-
-async function waitFor(cond: () => boolean, what: string, t: Term, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; screen tail:\n${t.all().slice(-1500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = waitForScreen;
 
 /** Presses a key and waits for the screen to answer it (keys faster than a frame arrive as one string). */
 async function press(t: Term, key: string, shows: RegExp, what: string): Promise<void> {
