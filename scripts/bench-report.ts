@@ -3,7 +3,7 @@
  *
  * 1. Sink: raw events/s through Database.writeBatch on a realistic batch mix (per visit an entry,
  *    pickups, an exit, a visit record, a priced transaction, about 1 % dead letters; batches of
- *    SINK_MAX_BATCH rows, as the sink writes them), with the warehouse's fact loading off and on,
+ *    sinkMaxBatch(dialect) rows, as the sink writes them), with the warehouse's fact loading off and on,
  *    alternating, on a fresh database each time; best and median of the rounds. Goal: the warehouse
  *    costs at most 15 %.
  * 2. Report: the whole `storesim report` query set (loadReport) over a run of 1,000,000 fact_sales
@@ -24,7 +24,7 @@ import type { OpenOptions } from '../src/db/open.js';
 import { syntheticBatches } from '../src/db/synthetic.js';
 import { TEST_PG_URL, dropSchema } from '../src/db/testing.js';
 import type { Database, SinkBatch } from '../src/db/types.js';
-import { SINK_MAX_BATCH } from '../src/pipeline/sink.js';
+import { sinkMaxBatch } from '../src/pipeline/sink.js';
 import { loadReport } from '../src/report/queries.js';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -82,7 +82,7 @@ async function sinkRound(dialect: Dialect, batches: SinkBatch[], warehouse: bool
 }
 
 async function sinkCost(dialect: Dialect): Promise<void> {
-  const batches = [...syntheticBatches({ runId: RUN, fixtures, visits: SINK_VISITS, seed: 11, batchRows: SINK_MAX_BATCH })];
+  const batches = [...syntheticBatches({ runId: RUN, fixtures, visits: SINK_VISITS, seed: 11, batchRows: sinkMaxBatch(dialect) })];
   const rows = batches.reduce((s, b) => s + b.staging.length + b.rejected.length + b.visits.length + b.transactions.length, 0);
   const lines = batches.reduce((s, b) => s + b.transactions.reduce((x, t) => x + t.items.length, 0), 0);
   console.log(`${dialect} sink: ${batches.length} batches, ${fmt(rawEvents(batches))} raw events, ${fmt(rows)} sink rows (+ ${fmt(lines)} transaction lines)`);
