@@ -119,6 +119,15 @@ describe('Dashboard', () => {
     expectFits(v.frame(), 80, 24);
   });
 
+  it('says "draining" once when the run\'s own message already says it', async () => {
+    const s = demoState(CORNER, { nowMs: Date.now() });
+    const v = mount(createDashboardStore({ ...s, status: { draining: true, message: 'draining' } }), 80, 24);
+    await waitFor(() => v.frame().includes('draining'));
+    expect(v.frame().match(/draining/g)).toHaveLength(1);
+    const w = mount(createDashboardStore({ ...s, status: { draining: true } }), 80, 24);
+    await waitFor(() => w.frame().includes('draining…'));
+  });
+
   it('draws customers on the floor, and redraws when the store changes', async () => {
     const s = demoState(CORNER, { nowMs: 0 });
     const store = createDashboardStore({ ...s, floor: { ...s.floor, customers: [] } });

@@ -8,7 +8,9 @@ import { useDashboard } from './store-context.js';
 export interface FooterProps { status: StatusLine; width: number }
 
 export function Footer({ status, width }: FooterProps) {
-  const statusText = [status.draining ? 'draining…' : '', status.message ?? ''].filter(Boolean).join(' ');
+  // The run's own message may already say it drains ("draining", "stopping: … draining …"): once is enough.
+  const message = status.message ?? '';
+  const statusText = [status.draining && !/draining/i.test(message) ? 'draining…' : '', message].filter(Boolean).join(' ');
   // Drop hints from the end until the status fits beside them (the status wins: it is news).
   let hints = [...FOOTER_HINTS];
   const hintsWidth = (h: string[]): number => h.join('  ').length;
