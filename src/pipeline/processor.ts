@@ -10,6 +10,7 @@ import type { Fixtures } from '../engine/types.js';
 import { createProcessorCore, type PairState, type PendingCounts } from './processor-core.js';
 import { decodePairState, encodePairState } from './snapshot-codec.js';
 import { HEADERS, type ProcessorOutput } from './types.js';
+import { createYielder } from './yield.js';
 import type { DeadLetter } from '../ui/dashboard-state.js';
 
 export interface ProcessorTopics { foot: string; shelf: string; clean: string; pos: string; visits: string; rejected: string; state: string }
@@ -185,6 +186,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     stats.checkpoints++;
   };
 
+  const yieldTurn = createYielder();
   const onBatch = async (batch: { topic: string; partition: number; messages: IncomingMessage[]; isStale(): boolean }): Promise<void> => {
     await serial(async () => {
       const c = consumer;
@@ -211,9 +213,8 @@ export function createProcessor(opts: ProcessorOptions): Processor {
       applyPause(c, batch.partition, pair);
       if (sinceCheckpoint >= every || now() - lastCheckpoint >= interval) await checkpointNow();
     });
-    // The in-process bus delivers batches in microtasks only: give timers (checkpoints, heartbeat,
-    // progress, signals, the dashboard) their turn between batches.
-    await new Promise<void>((r) => setImmediate(r));
+    // The event loop's turn (timers: checkpoints, heartbeat, progress, signals, the dashboard).
+    await yieldTurn();
   };
 
   return {

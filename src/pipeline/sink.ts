@@ -8,6 +8,7 @@ import type { Database, SinkBatch } from '../db/types.js';
 import { rejectedRow, stagingRow, transactionRow, visitRow } from '../db/rows.js';
 import { HEADERS } from './types.js';
 import { createLatencyHistogram } from './latency.js';
+import { createYielder } from './yield.js';
 
 export interface SinkTopics { clean: string; pos: string; visits: string; rejected: string }
 
@@ -59,6 +60,7 @@ export function sinkMaxBatch(dialect: Database['dialect']): number {
 }
 
 export function createSink(opts: SinkOptions): Sink {
+  const yieldTurn = createYielder();
   const maxBatch = opts.maxBatch ?? sinkMaxBatch(opts.db.dialect);
   const lingerMs = opts.lingerMs ?? 50;
   const now = opts.now ?? Date.now;
@@ -194,9 +196,8 @@ export function createSink(opts: SinkOptions): Sink {
           if (pendingRows >= maxBatch) await flush(false);
         }
         scheduleLinger();
-        // The in-process bus delivers batches in microtasks only: give timers (heartbeat, progress,
-        // signals, the dashboard) their turn between batches.
-        await yieldToEventLoop();
+        // The event loop's turn (timers: linger, heartbeat, progress, signals, the dashboard).
+        await yieldTurn();
       });
     },
     async stop(): Promise<void> {
@@ -242,4 +243,3 @@ function emptyBatch(): SinkBatch {
 }
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
