@@ -5,6 +5,7 @@
  * given seed. Not used by a run.
  */
 import type { Fixtures } from '../engine/types.js';
+import { transactionId as posTransactionId } from '../pipeline/ids.js';
 import { lineDiscountCents } from '../pipeline/pricing.js';
 import type { RejectedRow, SinkBatch, StagingRow, TransactionRow, VisitRow } from './types.js';
 import type { VisitStatus } from '../engine/types.js';
@@ -40,7 +41,11 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** A UUID-shaped id, increasing with n, unique per run (`tag` keeps kinds of ids apart). */
+/**
+ * A UUID-shaped id, increasing with n, unique per run (`tag` keeps kinds of ids apart). Event and
+ * visit ids increase as a run's UUIDv7s (simulated time first) do; transaction ids are UUIDv5 of the
+ * exit event, as the processor makes them (src/pipeline/ids.ts), so they are random within a run.
+ */
 function idOf(runId: string, tag: number, n: number): string {
   return `${runId.slice(0, 8)}-${tag.toString(16).padStart(4, '0')}-7000-8000-${n.toString(16).padStart(12, '0')}`;
 }
@@ -107,8 +112,9 @@ export function* syntheticBatches(opts: SyntheticRunOptions): Generator<SinkBatc
     const served = paid ? joined! + Math.floor(rnd() * 240_000) : null;
     const exitMs = status === 'open_at_end' ? null : (served ?? joined ?? t) + 30_000 + Math.floor(rnd() * 30_000);
     const payment = paid ? pick(PAYMENTS) : null;
-    const transactionId = paid ? idOf(runId, 3, i + 1) : null;
+    let exitEventId: string | null = null;
     if (exitMs !== null) {
+      exitEventId = idOf(runId, 1, eventN + 1);
       batch.staging.push(event(visitId, customer, 'exit', exitMs, {
         entry_time: iso(entryMs), exit_time: iso(exitMs), lane, queue_joined_at: joined === null ? null : iso(joined),
         service_started_at: served === null ? null : iso(served), payment_method: payment,
@@ -119,6 +125,7 @@ export function* syntheticBatches(opts: SyntheticRunOptions): Generator<SinkBatc
       batch.rejected.push(rejected());
       rows++;
     }
+    const transactionId = paid ? posTransactionId(runId, exitEventId!) : null;
     if (paid) {
       const items = lines.map((l, k) => {
         const unit = price.get(l.item_id)!;

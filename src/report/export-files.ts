@@ -32,7 +32,7 @@ const c = (name: string, kind: Kind, nullable = false): Column => ({ name, kind,
 
 export const EXPORT_TABLES: readonly ExportTable[] = [
   {
-    name: 'fact_sales', scope: 'run', key: ['transaction_id', 'line_no'], columns: [
+    name: 'fact_sales', scope: 'run', key: ['sold_at', 'transaction_id', 'line_no'], columns: [
       c('run_id', 'string'), c('transaction_id', 'string'), c('line_no', 'int32'), c('date_key', 'int32'), c('sold_at', 'timestamp'),
       c('sale_hour', 'int32'), c('item_id', 'string'), c('customer_id', 'string'), c('store_id', 'string'), c('lane', 'int32', true),
       c('payment_method', 'string', true), c('quantity', 'int32'), c('unit_price_cents', 'int64'), c('discount_rate', 'double'),
