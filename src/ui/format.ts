@@ -92,9 +92,19 @@ export function shortId(id: string, width = 8): string {
 }
 
 /** `foot_traffic` → `foot`, `pre.shelf_events` → `shelf`: a topic's first word, prefix dropped. */
+const LOGICAL_TOPICS = ['foot_traffic', 'shelf_events', 'clean_events', 'pos_transactions', 'visits', 'rejected_events'];
+
+/** `demo-foot_traffic` → { prefix: 'demo-', name: 'foot_traffic' }: the run's topic prefix apart. */
+export function splitTopic(topic: string): { prefix: string; name: string } {
+  const name = LOGICAL_TOPICS.find((t) => topic.endsWith(t));
+  if (name) return { prefix: topic.slice(0, topic.length - name.length), name };
+  return { prefix: '', name: topic.slice(topic.lastIndexOf('.') + 1) };
+}
+
+/** `demo-foot_traffic` → `foot`. */
 export function shortTopic(topic: string): string {
-  const last = topic.slice(topic.lastIndexOf('.') + 1);
-  return last.split('_')[0] ?? last;
+  const { name } = splitTopic(topic);
+  return name.split('_')[0] ?? name;
 }
 
 const SHORT_CODES: Record<string, string> = {

@@ -1,7 +1,7 @@
 /** Dead letters: counts by code, then the latest ones (newest first), each cut to its line. */
 import { Text } from 'ink';
 import type { RejectedState } from './dashboard-state.js';
-import { cell, compact, fit, oneLine, shortCode, shortTopic, timeOfDay } from './format.js';
+import { cell, compact, fit, oneLine, shortCode, shortTopic, splitTopic, timeOfDay } from './format.js';
 import { Line, Panel } from './panel.js';
 import { useDashboard } from './store-context.js';
 
@@ -22,7 +22,7 @@ export function Rejected({ rejected, width, height, roomy = false }: RejectedPro
       <Line color={codes.length ? 'red' : undefined} dim={!codes.length}>{codes.length ? fit(counts, width) : 'no dead letters'}</Line>
       {latest.map((d, i) => (
         <Line key={`${d.at}-${i}`}>
-          <Text dimColor>{cell(timeOfDay(d.at), 8)}</Text> {cell(roomy ? d.topic : shortTopic(d.topic), topicW)}{' '}
+          <Text dimColor>{cell(timeOfDay(d.at), 8)}</Text> {cell(roomy ? splitTopic(d.topic).name : shortTopic(d.topic), topicW)}{' '}
           <Text color="red">{cell(codeName(d.code), codeW)}</Text> {fit(oneLine(d.reason), reasonW)}
         </Line>
       ))}

@@ -1,7 +1,7 @@
 /** Per topic: messages per second, total, consumer lag per group, and a sparkline of recent rates. */
 import { Text } from 'ink';
 import type { TopicLag, TopicStats } from './dashboard-state.js';
-import { cell, cellRight, compact, fit, shortTopic, sparkline } from './format.js';
+import { cell, cellRight, compact, fit, shortTopic, sparkline, splitTopic } from './format.js';
 import { Line, Panel } from './panel.js';
 import { useDashboard } from './store-context.js';
 
@@ -19,7 +19,13 @@ function lagColor(lag: number): string | undefined {
   return undefined;
 }
 
-export function Topics({ topics, width, height, roomy = false }: TopicsProps) {
+/** Columns of the roomy table: name 18, rate 8, total 6, lag by group 26, spaces, and room for a sparkline. */
+const ROOMY_MIN_WIDTH = 18 + 1 + 8 + 1 + 6 + 1 + 26 + 1 + 8;
+
+export function Topics({ topics, width, height, roomy: roomyLayout = false }: TopicsProps) {
+  // A roomy terminal may still give this panel a narrow column (the supermarket's floor is wide).
+  const roomy = roomyLayout && width >= ROOMY_MIN_WIDTH;
+  const prefix = topics.length > 0 ? splitTopic(topics[0]!.topic).prefix : '';
   const nameW = roomy ? 18 : 8;
   const rateW = roomy ? 8 : 6;
   const groupsW = roomy ? 26 : 5;
@@ -30,14 +36,14 @@ export function Topics({ topics, width, height, roomy = false }: TopicsProps) {
       ? lag.map((g) => `${shortGroup(g.group)} ${compact(g.lag)}`).join(' ') || '-'
       : lag.length === 0 ? '-' : compact(Math.max(...lag.map((g) => g.lag)));
   return (
-    <Panel title="Topics" note={roomy ? undefined : 'rate/s total lag'} width={width} height={height}>
+    <Panel title="Topics" note={[prefix ? `${prefix}*` : '', roomy ? '' : 'rate/s total lag'].filter(Boolean).join('  ') || undefined} width={width} height={height}>
       {roomy && <Line dim>{`${cell('topic', nameW)} ${cellRight('rate/s', rateW)} ${cellRight('total', 6)} ${cell('lag by group', groupsW)} history`}</Line>}
       {topics.length === 0 && <Line dim>no topics yet</Line>}
       {topics.map((t) => {
         const maxLag = Math.max(0, ...t.lag.map((g) => g.lag));
         return (
           <Line key={t.topic}>
-            {cell(roomy ? t.topic : shortTopic(t.topic), nameW)} {cellRight(compact(t.ratePerSec), rateW)} {cellRight(compact(t.total), 6)}{' '}
+            {cell(roomy ? splitTopic(t.topic).name : shortTopic(t.topic), nameW)} {cellRight(compact(t.ratePerSec), rateW)} {cellRight(compact(t.total), 6)}{' '}
             <Text color={lagColor(maxLag)}>{cell(fit(lagText(t.lag), groupsW), groupsW)}</Text>{' '}
             <Text color="green">{sparkline(t.history, sparkW)}</Text>
           </Line>
