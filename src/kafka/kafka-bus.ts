@@ -429,12 +429,8 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         .sort((a, b) => a.partition - b.partition);
     }),
 
-    async readLast(topic: string, partition: number): Promise<IncomingMessage | null> {
-      const range = (await bus.topicOffsets(topic)).find((o) => o.partition === partition);
-      if (!range || range.high <= range.low) return null;
-      // The last offset may be a control record (or compacted away): read back until a message.
-      return bus.readLastWhere(topic, partition, () => true);
-    },
+    // The last offset may be a control record (or compacted away): read back until a message.
+    readLast: (topic: string, partition: number): Promise<IncomingMessage | null> => bus.readLastWhere(topic, partition, () => true),
 
     async readLastWhere(topic: string, partition: number, match: (m: IncomingMessage) => boolean): Promise<IncomingMessage | null> {
       const range = (await bus.topicOffsets(topic)).find((o) => o.partition === partition);
