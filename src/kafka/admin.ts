@@ -5,18 +5,13 @@
  * the Kafka bus opens its first connection: bounded in time, failures mapped to unreachable (exit 3)
  * and refused (exit 4).
  */
-import type tls from 'node:tls';
-import { AssignerProtocol, Kafka, logLevel, type Admin, type SASLOptions } from 'kafkajs';
+import { AssignerProtocol, type Admin } from 'kafkajs';
 import { BusError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
-import { attemptTimeout, boundedRetry, connectWithin, describeBrokers } from './connect.js';
+import { connectWithin, describeBrokers, quietBoundedKafka, type KafkaTarget } from './connect.js';
 import { classifyKafkaError, errorChain, rootMessage } from './kafka-errors.js';
 
-export interface KafkaAdminOptions {
-  /** host:port of one or more brokers. */
-  brokers: string[];
-  /** TLS: true for the system CAs, or tls options. Default off. */
-  ssl?: boolean | tls.ConnectionOptions;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+/** The brokers, TLS and SASL as every client has them (KafkaTarget). */
+export interface KafkaAdminOptions extends Omit<KafkaTarget, 'clientId' | 'socketFactory'> {
   /** How long the connection may take before KafkaUnreachableError, ms. Default 6 000. */
   connectionTimeout?: number;
   /** Kafka client id. Default 'storesim-admin'. */
@@ -55,15 +50,7 @@ export function isInternalTopic(topic: string): boolean {
 export async function connectKafkaAdmin(options: KafkaAdminOptions): Promise<KafkaAdminSession> {
   const brokers = describeBrokers(options.brokers);
   const deadlineMs = options.connectionTimeout ?? 6_000;
-  const kafka = new Kafka({
-    clientId: options.clientId ?? 'storesim-admin',
-    brokers: options.brokers,
-    ssl: options.ssl,
-    sasl: options.sasl as SASLOptions | undefined,
-    connectionTimeout: attemptTimeout(deadlineMs),
-    logLevel: logLevel.NOTHING,
-    retry: boundedRetry(deadlineMs),
-  });
+  const kafka = quietBoundedKafka({ ...options, clientId: options.clientId ?? 'storesim-admin' }, deadlineMs);
   const admin = kafka.admin();
 
   const mapError = (err: unknown, what: string): unknown => {

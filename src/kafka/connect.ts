@@ -3,7 +3,8 @@
  * time, its kafkajs retries bounded to about as long, failures mapped to KafkaUnreachableError
  * (exit 3) or KafkaRefusedError (exit 4) with one line that names the brokers and the fix.
  */
-import type { RetryOptions } from 'kafkajs';
+import type tls from 'node:tls';
+import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { KafkaRefusedError, KafkaUnreachableError } from './errors.js';
 import { classifyKafkaError, rootMessage } from './kafka-errors.js';
 
@@ -24,6 +25,32 @@ export function boundedRetry(deadlineMs: number): RetryOptions {
 
 /** Per connection attempt: the whole first connection is bounded by the deadline. */
 export const attemptTimeout = (deadlineMs: number): number => Math.min(3_000, deadlineMs);
+
+/** Where and how to reach the brokers: what every storesim Kafka client shares. */
+export interface KafkaTarget {
+  brokers: string[];
+  clientId: string;
+  ssl?: boolean | tls.ConnectionOptions;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  socketFactory?: ISocketFactory;
+}
+
+/** The kafkajs settings of a target, each connection attempt bounded by the first connection's deadline. */
+export function kafkaSettings(target: KafkaTarget, deadlineMs: number): KafkaConfig {
+  return {
+    clientId: target.clientId,
+    brokers: target.brokers,
+    ssl: target.ssl,
+    sasl: target.sasl as SASLOptions | undefined,
+    connectionTimeout: attemptTimeout(deadlineMs),
+    ...(target.socketFactory ? { socketFactory: target.socketFactory } : {}),
+  };
+}
+
+/** A client that logs nothing and gives up within about `deadlineMs` (admin commands, the first-connection probe). */
+export function quietBoundedKafka(target: KafkaTarget, deadlineMs: number): Kafka {
+  return new Kafka({ ...kafkaSettings(target, deadlineMs), logLevel: logLevel.NOTHING, retry: boundedRetry(deadlineMs) });
+}
 
 /** A kafkajs failure of `what` as unreachable / refused, or the error itself when it is neither. */
 export function mapKafkaError(err: unknown, what: string, brokersText: string): unknown {

@@ -17,7 +17,6 @@ import type tls from 'node:tls';
 import {
   Kafka, Partitioners, PartitionAssigners, logLevel as KafkaLogLevel,
   type Admin, type Consumer, type EachBatchPayload, type ICustomPartitioner, type IHeaders, type ISocketFactory, type LogEntry, type Producer,
-  type SASLOptions,
 } from 'kafkajs';
 import type {
   Batch, Bus, BusConsumer, BusProducer, ConsumerOptions, IncomingMessage, OutgoingMessage, PartitionOffsets,
@@ -25,7 +24,7 @@ import type {
 } from './bus.js';
 import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { BusError, KafkaConfigError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
-import { attemptTimeout, boundedRetry, connectWithin, describeBrokers, mapKafkaError as mapError } from './connect.js';
+import { connectWithin, describeBrokers, kafkaSettings, mapKafkaError as mapError, quietBoundedKafka } from './connect.js';
 import { classifyKafkaError } from './kafka-errors.js';
 import { installFastRecordEncoder } from './kafkajs-record.js';
 import { partitionForKey } from './murmur2.js';
@@ -115,14 +114,10 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const replicationFactor = options.replicationFactor ?? 1;
   const onLog = options.onLog ?? ((l: KafkaLogLine) => process.stderr.write(`kafkajs ${l.level} [${l.namespace}] ${l.message}\n`));
 
+  const target = { ...options, clientId: options.clientId ?? 'storesim' };
   const kafka = new Kafka({
-    clientId: options.clientId ?? 'storesim',
-    brokers: options.brokers,
-    ssl: options.ssl,
-    sasl: options.sasl as SASLOptions | undefined,
     // Per attempt; the whole first connection is bounded by `deadlineMs` below.
-    connectionTimeout: attemptTimeout(deadlineMs),
-    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+    ...kafkaSettings(target, deadlineMs),
     logLevel: LEVELS[options.logLevel ?? 'error'],
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log;
@@ -145,16 +140,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const probe = (): Promise<void> => {
     if (!probePromise) {
       probePromise = (async () => {
-        const probeKafka = new Kafka({
-          clientId: options.clientId ?? 'storesim',
-          brokers: options.brokers,
-          ssl: options.ssl,
-          sasl: options.sasl as SASLOptions | undefined,
-          connectionTimeout: attemptTimeout(deadlineMs),
-          ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
-          logLevel: KafkaLogLevel.NOTHING,
-          retry: boundedRetry(deadlineMs),
-        });
+        const probeKafka = quietBoundedKafka(target, deadlineMs);
         const admin = probeKafka.admin();
         try {
           await admin.connect();
