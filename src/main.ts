@@ -25,7 +25,7 @@ import type { KafkaLogLine } from './kafka/kafka-bus.js';
 import { DEFAULT_SQLITE_PATH, openDatabase as openDatabaseWith } from './db/open.js';
 import { createPgFaultStream, pgFaultSwitch, sqliteFaults, type DbFaultSwitch } from './db/fault-stream.js';
 import { createFaultController, INFRA_FAULTS, type FaultController, type FaultRecord, type InfraFault } from './faults.js';
-import { findResumePoint, loadResumable } from './resume.js';
+import { findResumePoint, loadResumable, type RecordedConfig } from './resume.js';
 import { createScenarioPlayer, createStepCommands, scenarioTimeline, type TimelineStep } from './cli/scenario.js';
 
 export interface TopicNames {
@@ -179,7 +179,7 @@ function recordedConfig(cfg: RunConfig): string {
     durationMs: cfg.durationMs,
     warp: cfg.warp,
     eps: cfg.eps,
-  });
+  } satisfies RecordedConfig);
 }
 
 export interface Summary {
@@ -610,7 +610,7 @@ export async function verifyCommand(opts: { runId: string; json: boolean; db: Db
   try {
     const run = await db.getRun(opts.runId);
     if (!run) throw new UserError(`no run ${opts.runId} in ${db.description} (list runs with: storesim runs list)`);
-    const recorded = JSON.parse(run.config) as { engine: RunConfig['engine'] };
+    const recorded = JSON.parse(run.config) as RecordedConfig;
     if (run.stopped_at_seq === null) throw new UserError(`run ${opts.runId} has not stopped yet (status ${run.status}); verify it once it has ended`);
     const engine = createEngine({ fixtures: opts.fixtures, config: recorded.engine, recordLedger: true });
     await replayEngine(engine, { commands: run.command_log, maxEvents: run.stopped_at_seq, untilMs: Number.POSITIVE_INFINITY, emit: () => undefined });

@@ -11,10 +11,12 @@ import { HEADERS } from './pipeline/types.js';
 import { UserError } from './cli/errors.js';
 import type { KafkaConfig, RunConfig } from './cli/config.js';
 
-/** The part of `runs.config` a resume reads back (written by recordedConfig in main.ts). */
-interface RecordedConfig {
+/** `runs.config`: a run's configuration without secrets (written by main.ts, read back by a resume). */
+export interface RecordedConfig {
   engine: RunConfig['engine'];
+  roles: string[];
   kafka: { brokers: string[]; ssl: boolean; sasl?: { mechanism: NonNullable<KafkaConfig['sasl']>['mechanism']; username: string }; partitions: number } | null;
+  db: { url: string } | { sqlitePath: string | undefined };
   topicPrefix: string;
   partitions: number;
   events: number | null;
