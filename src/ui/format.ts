@@ -1,4 +1,5 @@
 /** How figures read on the dashboard: pure string formatting, no React. */
+import { TOPICS } from '../engine/types.js';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 
@@ -92,7 +93,7 @@ export function shortId(id: string, width = 8): string {
 }
 
 /** `foot_traffic` → `foot`, `pre.shelf_events` → `shelf`: a topic's first word, prefix dropped. */
-const LOGICAL_TOPICS = ['foot_traffic', 'shelf_events', 'clean_events', 'pos_transactions', 'visits', 'rejected_events'];
+const LOGICAL_TOPICS: readonly string[] = Object.values(TOPICS);
 
 /** `demo-foot_traffic` → { prefix: 'demo-', name: 'foot_traffic' }: the run's topic prefix apart. */
 export function splitTopic(topic: string): { prefix: string; name: string } {
