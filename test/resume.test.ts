@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { runCli, startCli, summaryOf, tempDir, waitFor, withSqlite, type CliProcess, type CliResult } from './cli-helpers.js';
+import { runCli, sha256, startCli, summaryOf, tempDir, waitFor, withSqlite, type CliProcess, type CliResult } from './cli-helpers.js';
 import {
   KAFKA_BROKERS, createTestDatabase, expectSummaryMatchesTables, kafkaClient, pgTableCounts, readTopics, rowsSoFar, stopWith,
   uniquePrefix, type TestPgDatabase,
@@ -89,8 +89,7 @@ describe('run --resume after a SIGKILL of the whole process', () => {
       // And the stream is the one `simulate` gives for the same seed (the hash of every event in seq order)
       const sim = await runCli(['simulate', '--seed', '21', '--events', String(EVENTS), '--faults', 'all=0.01'], { timeoutMs: 60_000 });
       expect(sim.code).toBe(0);
-      const { createHash } = await import('node:crypto');
-      expect(summary.stream_sha256).toBe(createHash('sha256').update(sim.stdout).digest('hex'));
+      expect(summary.stream_sha256).toBe(sha256(sim.stdout));
 
       // And verify from another process agrees; a second resume is refused (the run completed)
       const verify = await runCli(['verify', '--run', runId, '--database-url', db.url], { timeoutMs: 60_000 });
