@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
+import { expect } from 'vitest';
 import type { Summary } from '../src/main.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -81,6 +82,31 @@ export function stderrLines(r: CliResult): string[] {
 
 /** The headless summary line: the one type the composition root prints. */
 export type SummaryLine = Summary;
+
+/** What the tables hold for one run, counted with plain SQL (SQLite or PostgreSQL). */
+export interface TableCounts {
+  staging: number;
+  stagingSeqs: number;
+  rejected: number;
+  rejectedByCode: Record<string, number>;
+  transactions: number;
+  revenueCents: number;
+  visits: number;
+  visitsByStatus: Record<string, number>;
+}
+
+/** The summary's figures are the tables' figures (DESIGN.md: they come from the database, by run_id). */
+export function expectSummaryMatchesTables(s: SummaryLine, t: TableCounts): void {
+  expect(s.accepted).toBe(t.staging);
+  expect(t.stagingSeqs).toBe(t.staging); // one row per produced message
+  expect(s.rejected).toBe(t.rejected);
+  expect(s.rejected_by_code).toEqual(t.rejectedByCode);
+  expect(s.transactions).toBe(t.transactions);
+  expect(s.revenue_cents).toBe(t.revenueCents);
+  expect(s.visits).toBe(t.visits);
+  expect(s.abandoned).toBe(t.visitsByStatus.abandoned ?? 0);
+  expect(s.open_at_end).toBe(t.visitsByStatus.open_at_end ?? 0);
+}
 
 /** The last stdout line, parsed; fails the test when it is not a summary. */
 export function summaryOf(r: CliResult): SummaryLine {

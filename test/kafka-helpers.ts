@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
 import pg from 'pg';
-import { expect } from 'vitest';
-import { waitFor, type CliProcess, type CliResult, type SummaryLine } from './cli-helpers.js';
+import type { IncomingMessage } from '../src/kafka/bus.js';
+import { waitFor, type CliProcess, type CliResult, type TableCounts } from './cli-helpers.js';
 
 /** The broker the tests use (vitest's globalSetup starts it when none answers). */
 export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092';
@@ -68,16 +68,7 @@ export async function createTestDatabase(tag: string): Promise<TestPgDatabase> {
   };
 }
 
-export interface PgTableCounts {
-  staging: number;
-  stagingSeqs: number;
-  rejected: number;
-  rejectedByCode: Record<string, number>;
-  transactions: number;
-  revenueCents: number;
-  visits: number;
-  visitsByStatus: Record<string, number>;
-}
+export type PgTableCounts = TableCounts;
 
 /** What the tables hold for one run, counted with plain SQL. */
 export async function pgTableCounts(db: TestPgDatabase, runId: string): Promise<PgTableCounts> {
@@ -123,16 +114,8 @@ export async function waitForGroup(admin: Admin, groupId: string, members: numbe
   }, `group ${groupId} Stable with ${members} member(s)`, timeoutMs, 250);
 }
 
-export interface ReadMessage {
-  topic: string;
-  partition: number;
-  offset: number;
-  key: string | null;
-  value: Buffer;
-  headers: Record<string, string>;
-  /** Kafka record timestamp, epoch ms. */
-  timestamp: number;
-}
+/** A message as any Kafka client reads it: the bus's own shape. */
+export type ReadMessage = IncomingMessage;
 
 function headerText(h: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -198,15 +181,4 @@ export function stoppedLine(r: CliResult): { type: string; processor: { consumed
   return JSON.parse(lines[lines.length - 1]!) as { type: string; processor: { consumed: number } | null; sink: { written: number } | null };
 }
 
-/** The summary's figures are the tables' figures (DESIGN.md: they come from the database, by run_id). */
-export function expectSummaryMatchesTables(s: SummaryLine, t: PgTableCounts): void {
-  expect(s.accepted).toBe(t.staging);
-  expect(t.stagingSeqs).toBe(t.staging); // one row per produced message
-  expect(s.rejected).toBe(t.rejected);
-  expect(s.rejected_by_code).toEqual(t.rejectedByCode);
-  expect(s.transactions).toBe(t.transactions);
-  expect(s.revenue_cents).toBe(t.revenueCents);
-  expect(s.visits).toBe(t.visits);
-  expect(s.abandoned).toBe(t.visitsByStatus.abandoned ?? 0);
-  expect(s.open_at_end).toBe(t.visitsByStatus.open_at_end ?? 0);
-}
+export { expectSummaryMatchesTables } from './cli-helpers.js';

@@ -8,23 +8,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  copySqlite, runCli, sha256, stderrLines, summaryOf, tempDir, withSqlite, type CliResult, type SummaryLine,
+  copySqlite, expectSummaryMatchesTables, runCli, sha256, stderrLines, summaryOf, tempDir, withSqlite, type CliResult, type SummaryLine, type TableCounts,
 } from './cli-helpers.js';
 
 const SEED = '7';
 const EVENTS = '20000';
 const FLAGS = ['--seed', SEED, '--faults', 'all=0.01'];
-
-interface TableCounts {
-  staging: number;
-  stagingSeqs: number;
-  rejectedByCode: Record<string, number>;
-  rejected: number;
-  transactions: number;
-  revenueCents: number;
-  visits: number;
-  visitsByStatus: Record<string, number>;
-}
 
 /** What the tables hold for one run, counted straight from SQLite (not through src/db). */
 function tableCounts(path: string, runId: string): TableCounts {
@@ -46,17 +35,6 @@ function tableCounts(path: string, runId: string): TableCounts {
   });
 }
 
-function expectSummaryMatchesTables(s: SummaryLine, t: TableCounts): void {
-  expect(s.accepted).toBe(t.staging);
-  expect(t.stagingSeqs).toBe(t.staging); // one row per seq
-  expect(s.rejected).toBe(t.rejected);
-  expect(s.rejected_by_code).toEqual(t.rejectedByCode);
-  expect(s.transactions).toBe(t.transactions);
-  expect(s.revenue_cents).toBe(t.revenueCents);
-  expect(s.visits).toBe(t.visits);
-  expect(s.abandoned).toBe(t.visitsByStatus.abandoned ?? 0);
-  expect(s.open_at_end).toBe(t.visitsByStatus.open_at_end ?? 0);
-}
 
 describe('storesim run, offline (in-process bus, SQLite), every data fault on', () => {
   const dir = tempDir('offline');
