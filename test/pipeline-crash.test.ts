@@ -9,39 +9,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { IncomingMessage, OutgoingMessage } from '../src/kafka/bus.js';
 import type { Processor } from '../src/pipeline/processor.js';
 import type { Sink } from '../src/pipeline/sink.js';
-import { caughtUp, createPipeline, expectReplayedOutputsIdentical, interceptBus, waitUntil, type Pipeline } from './pipeline-harness.js';
+import { caughtUp, createPipeline, expectReplayedOutputsIdentical, finishAndCheck, interceptBus, undisturbedRows, VERIFY_OK as OK, waitUntil, type Pipeline } from './pipeline-harness.js';
 import type { Database, SinkBatch } from '../src/db/types.js';
 import { rejectedRow, stagingRow, transactionRow, visitRow } from '../src/db/rows.js';
 
 const EVENTS = 8_000;
-const OK = { ok: true, lost: 0, duplicated: 0, mismatched: 0 };
 
 /** Rows of an undisturbed run: what every crashed run must end up with. */
 let reference: Record<string, unknown[]>;
 
 beforeAll(async () => {
-  const p = await createPipeline({ events: EVENTS });
-  try {
-    await p.startSink();
-    await p.startProcessor();
-    p.startEngine();
-    expect(await p.drained()).toBe(true);
-    await p.stopAll();
-    const v = await p.verify();
-    expect(v).toMatchObject(OK);
-    reference = await p.rows();
-    expect(reference.staging!.length + reference.rejected!.length).toBe(EVENTS);
-  } finally {
-    await p.cleanup();
-  }
+  reference = await undisturbedRows(EVENTS);
+  expect(reference.staging!.length + reference.rejected!.length).toBe(EVENTS);
 }, 60_000);
-
-async function finishAndCheck(p: Pipeline): Promise<void> {
-  expect(await p.drained()).toBe(true);
-  await p.stopAll();
-  expect(await p.verify()).toMatchObject(OK);
-  expect(await p.rows()).toEqual(reference);
-}
 
 describe('processor crash mid-run (CONTRACT-CASES 15)', () => {
   type Point = 'after outputs, before the snapshot' | 'after the snapshot, before the commit' | 'after the commit';
@@ -93,7 +73,7 @@ describe('processor crash mid-run (CONTRACT-CASES 15)', () => {
         await crashed;
         // Then a new processor restores from the snapshot and the run completes as if nothing happened
         const second = await p.startProcessor();
-        await finishAndCheck(p);
+        await finishAndCheck(p, reference);
         expect(consumedAtCrash).toBeLessThan(await p.rawMessages()); // it did crash mid-run
         // What came after the snapshot was judged again, byte-identically
         const replayed = await expectReplayedOutputsIdentical(p);
@@ -136,7 +116,7 @@ describe('a stale snapshot planted by a zombie (CONTRACT-CASES 16)', () => {
       // Then the next processor loads the older snapshots and judges the rest again, identically
       const second = await p.startProcessor();
       p.holdEngineAt(null);
-      await finishAndCheck(p);
+      await finishAndCheck(p, reference);
       const replayed = await expectReplayedOutputsIdentical(p);
       expect(replayed).toBeGreaterThan(0);
       expect(second.stats().consumed).toBeGreaterThan((await p.rawMessages()) - first.stats().consumed);
@@ -201,7 +181,7 @@ describe('sink', () => {
       // When it crashes: its written but uncommitted batches come again to the next member
       await first.crash();
       const second = await p.startSink();
-      await finishAndCheck(p);
+      await finishAndCheck(p, reference);
       // Then rows written before the crash were written again (absorbed), and nothing is doubled
       const { staging, rejected, transactions, visits } = await p.rows();
       const distinct = staging!.length + rejected!.length + transactions!.length + visits!.length;
@@ -224,7 +204,7 @@ describe('sink', () => {
       await p.startProcessor();
       p.startEngine();
       // Then the run completes as if the database had never failed
-      await finishAndCheck(p);
+      await finishAndCheck(p, reference);
       expect(errors.length).toBeGreaterThan(0);
       expect(sink.stats().failedWrites).toBe(errors.length);
     } finally {
@@ -263,7 +243,7 @@ describe('sink', () => {
       await stopping;
       // When another sink takes over and the run completes
       await p.startSink();
-      await finishAndCheck(p);
+      await finishAndCheck(p, reference);
       // Then the stopped sink wrote at most what it had taken (one write in flight, one flush), and
       // nothing after it said it had stopped
       expect(writesDuringStop).toBeLessThanOrEqual(2);
@@ -293,7 +273,7 @@ describe('sink', () => {
       await stopping;
       // When the next processor takes over
       await p.startProcessor();
-      await finishAndCheck(p);
+      await finishAndCheck(p, reference);
       // Then it judged nothing again
       expect(await expectReplayedOutputsIdentical(p)).toBe(0);
     } finally {

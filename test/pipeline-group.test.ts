@@ -10,34 +10,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { OutgoingMessage, TopicPartition } from '../src/kafka/bus.js';
 import type { Processor } from '../src/pipeline/processor.js';
 import { HEADERS } from '../src/pipeline/types.js';
-import { createPipeline, expectReplayedOutputsIdentical, interceptBus, waitUntil, type Pipeline } from './pipeline-harness.js';
+import { createPipeline, expectReplayedOutputsIdentical, finishAndCheck, interceptBus, undisturbedRows, VERIFY_OK as OK, waitUntil } from './pipeline-harness.js';
 
 const EVENTS = 8_000;
-const OK = { ok: true, lost: 0, duplicated: 0, mismatched: 0 };
 
 let reference: Record<string, unknown[]>;
 
 beforeAll(async () => {
-  const p = await createPipeline({ events: EVENTS });
-  try {
-    await p.startSink();
-    await p.startProcessor();
-    p.startEngine();
-    expect(await p.drained()).toBe(true);
-    await p.stopAll();
-    expect(await p.verify()).toMatchObject(OK);
-    reference = await p.rows();
-  } finally {
-    await p.cleanup();
-  }
+  reference = await undisturbedRows(EVENTS);
 }, 60_000);
-
-async function finishAndCheck(p: Pipeline): Promise<void> {
-  expect(await p.drained()).toBe(true);
-  await p.stopAll();
-  expect(await p.verify()).toMatchObject(OK);
-  expect(await p.rows()).toEqual(reference);
-}
 
 describe('two processors in one group, one leaves mid-run (CONTRACT-CASES 19)', () => {
   for (const how of ['stop', 'crash'] as const) {
@@ -73,7 +54,7 @@ describe('two processors in one group, one leaves mid-run (CONTRACT-CASES 19)', 
         expect(pausedAtLeave.length).toBeGreaterThan(0);
         // Then the other owns every pair, resumes them from the snapshots, and the run verifies
         await waitUntil(() => stayer.stats().pairs === 4, 'the stayer to own all four pairs');
-        await finishAndCheck(p);
+        await finishAndCheck(p, reference);
         await expectReplayedOutputsIdentical(p);
       } finally {
         await p.cleanup();

@@ -221,6 +221,32 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   return pipeline;
 }
 
+export const VERIFY_OK = { ok: true, lost: 0, duplicated: 0, mismatched: 0 };
+
+/** The rows of an undisturbed run of `events` raw events (verified): what a disturbed run must end up with. */
+export async function undisturbedRows(events: number): Promise<Record<string, unknown[]>> {
+  const p = await createPipeline({ events });
+  try {
+    await p.startSink();
+    await p.startProcessor();
+    p.startEngine();
+    expect(await p.drained()).toBe(true);
+    await p.stopAll();
+    expect(await p.verify()).toMatchObject(VERIFY_OK);
+    return await p.rows();
+  } finally {
+    await p.cleanup();
+  }
+}
+
+/** Drains, stops, verifies, and finds exactly the rows of the undisturbed run. */
+export async function finishAndCheck(p: Pipeline, reference: Record<string, unknown[]>): Promise<void> {
+  expect(await p.drained()).toBe(true);
+  await p.stopAll();
+  expect(await p.verify()).toMatchObject(VERIFY_OK);
+  expect(await p.rows()).toEqual(reference);
+}
+
 /** Waits until `processor` has read every raw message on the bus (the engine being held). */
 export async function caughtUp(p: Pipeline, processor: Processor): Promise<void> {
   await waitUntil(async () => processor.stats().consumed >= (await p.rawMessages()), 'the processor to catch up');
