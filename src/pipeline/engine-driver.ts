@@ -21,7 +21,7 @@ import type { Engine, EngineCommand, EngineMessage, RawTopic } from '../engine/t
 import type { OutgoingMessage } from '../kafka/bus.js';
 import { partitionFor } from '../kafka/murmur2.js';
 import type { CommandLogEntry } from '../db/types.js';
-import { isStreamCommand } from './replay.js';
+import { streamCommandsInOrder } from './replay.js';
 import { HEADERS, type MarkerKind, type RunSettings } from './types.js';
 
 /** What the driver needs from the publisher (src/kafka/publisher.ts): ordered, buffered, retried. */
@@ -130,7 +130,7 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
   };
   const maxLastSeq = Math.max(0, ...lastSeq.foot_traffic, ...lastSeq.shelf_events);
   /** Logged stream commands still to apply at their steps (resume). */
-  const replayed = (opts.resume?.commands ?? []).filter((c) => isStreamCommand(c.command)).slice().sort((a, b) => a.step - b.step);
+  const replayed = streamCommandsInOrder(opts.resume?.commands ?? []);
   /** The newest watermark value not yet sent, per raw topic and partition. */
   const pendingMark: Record<RawTopic, (string | null)[]> = {
     foot_traffic: new Array<string | null>(partitions).fill(null),

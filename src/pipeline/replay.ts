@@ -26,9 +26,14 @@ export function isStreamCommand(c: Record<string, unknown>): boolean {
   return typeof c.type === 'string' && STREAM_COMMANDS.has(c.type);
 }
 
+/** The commands of a log that change the stream, in the order of the steps where they took effect. */
+export function streamCommandsInOrder(log: readonly CommandLogEntry[]): CommandLogEntry[] {
+  return log.filter((c) => isStreamCommand(c.command)).sort((a, b) => a.step - b.step);
+}
+
 export async function replayEngine(engine: Engine, opts: ReplayOptions): Promise<void> {
   const chunk = opts.chunk ?? 50_000;
-  const commands = opts.commands.filter((c) => isStreamCommand(c.command)).slice().sort((a, b) => a.step - b.step);
+  const commands = streamCommandsInOrder(opts.commands);
   let next = 0;
   for (;;) {
     const remaining = opts.maxEvents - engine.produced;
