@@ -52,6 +52,13 @@ const LEASE_MS = 15_000;
 /** kafkajs logs these at error level while metadata of new topics propagates, then retries by itself. */
 const KAFKA_RETRIED_NOISE = /not the leader for that topic-partition|does not host this topic-partition/i;
 const HEARTBEAT_MS = 3_000;
+/**
+ * How long the engine waits for this process's processor and sink to join their consumer groups.
+ * Events published before that wait for the join (a second or more on Kafka, and a JIT-cold
+ * process meanwhile), which the latency figures would count; a join that takes longer (a dead
+ * member's session still running out) does not hold the run back beyond this.
+ */
+const JOIN_WAIT_MS = 10_000;
 
 export interface OpenBusOptions {
   /** Broker faults: Kafka connections go through fault sockets; the in-process bus gets the same switch. Default: none. */
@@ -306,6 +313,7 @@ export async function startRun(cfgIn: RunConfig, fixtures: Fixtures): Promise<nu
     }
     // Only once the lease is ours: a refused run must not join the live run's consumer groups.
     await startRoles();
+    await joinedWithin([processor?.joined(), sink?.joined()], JOIN_WAIT_MS);
     const heartbeat = setInterval(() => {
       db.updateRun(runId, { heartbeat_at: new Date().toISOString() }).catch(() => undefined);
     }, HEARTBEAT_MS);
@@ -631,5 +639,18 @@ export async function dbCommand(action: 'reset' | 'migrate', target: DbTarget): 
     process.stdout.write(`${action === 'reset' ? 'reset' : 'migrated'} ${db.description}\n`);
   } finally {
     await db.close();
+  }
+}
+
+/** Resolves when every promise has, or after `ms`, whichever comes first. */
+async function joinedWithin(joins: (Promise<void> | undefined)[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => {
+    timer = setTimeout(r, ms);
+  });
+  try {
+    await Promise.race([Promise.all(joins), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

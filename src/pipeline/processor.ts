@@ -11,6 +11,7 @@ import { createProcessorCore, type PairState, type PendingCounts } from './proce
 import { decodePairState, encodePairState } from './snapshot-codec.js';
 import { HEADERS, type ProcessorOutput } from './types.js';
 import { createYielder } from './yield.js';
+import { signal } from './signal.js';
 import type { DeadLetter } from '../ui/dashboard-state.js';
 
 export interface ProcessorTopics { foot: string; shelf: string; clean: string; pos: string; visits: string; rejected: string; state: string }
@@ -53,6 +54,8 @@ export interface Processor {
   crash(): Promise<void>;
   /** Takes a checkpoint now (tests). */
   checkpoint(): Promise<void>;
+  /** Resolves once this member has joined its group: its first assignment (maybe none) is restored and sought. */
+  joined(): Promise<void>;
   stats(): ProcessorStats;
   /** What the pairs this member owns hold now (carts, held events, dedup ids), summed: memory stays bounded. */
   pendingCounts(): PendingCounts;
@@ -83,6 +86,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
   let generation = 0;
   /** Set by stop(): batches still delivered are left for the next owner (the final snapshot covers what was judged). */
   let closing = false;
+  let joined = signal();
 
   /** One thing at a time touches pair state: batches, assignments and checkpoints are serialised. */
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -155,6 +159,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     c.resume(assigned);
     for (const p of owned) applyPause(c, p, pairs.get(p)!);
     stats.pairs = pairs.size;
+    joined.resolve();
   });
 
   const applyPause = (c: BusConsumer, p: number, pair: Pair): void => {
@@ -221,6 +226,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     async start(): Promise<void> {
       generation++;
       closing = false;
+      joined = signal();
       producer = opts.bus.createProducer();
       await producer.connect();
       publisher = createPublisher({ producer });
@@ -266,6 +272,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
       pairs.clear();
     },
     checkpoint: () => serial(checkpointNow),
+    joined: () => joined.promise,
     stats: () => ({ ...stats, latestRejected: [...stats.latestRejected], byCode: { ...stats.byCode } }),
     pendingCounts(): PendingCounts {
       const sum: PendingCounts = { runs: 0, carts: 0, held: 0, dedupIds: 0 };

@@ -9,6 +9,7 @@ import { rejectedRow, stagingRow, transactionRow, visitRow } from '../db/rows.js
 import { HEADERS } from './types.js';
 import { createLatencyHistogram } from './latency.js';
 import { createYielder } from './yield.js';
+import { signal } from './signal.js';
 
 export interface SinkTopics { clean: string; pos: string; visits: string; rejected: string }
 
@@ -45,6 +46,8 @@ export interface Sink {
   stop(): Promise<void>;
   /** Tears the consumer down without flushing or committing (a crash, for tests and fault injection). */
   crash(): Promise<void>;
+  /** Resolves once this member has joined its group (its first assignment, maybe none). */
+  joined(): Promise<void>;
   stats(): SinkStats;
 }
 
@@ -75,6 +78,7 @@ export function createSink(opts: SinkOptions): Sink {
   let flushing: Promise<void> | null = null;
   /** A write that failed for good (see flush). */
   let broken: unknown = null;
+  let joined = signal();
   let written = 0;
   let batches = 0;
   let failedWrites = 0;
@@ -181,10 +185,12 @@ export function createSink(opts: SinkOptions): Sink {
       stopped = false;
       closing = false;
       broken = null;
+      joined = signal();
       consumer = opts.bus.createConsumer({
         groupId: opts.groupId,
         topics: [opts.topics.clean, opts.topics.pos, opts.topics.visits, opts.topics.rejected],
         fromBeginning: true,
+        onAssigned: () => joined.resolve(),
       });
       await consumer.start(async (batch) => {
         if (closing) return;
@@ -224,6 +230,7 @@ export function createSink(opts: SinkOptions): Sink {
       offsets = new Map();
       await c?.stop();
     },
+    joined: () => joined.promise,
     stats(): SinkStats {
       return {
         written, batches, failedWrites, lastCommitAt,
