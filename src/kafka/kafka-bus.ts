@@ -26,6 +26,7 @@ import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { BusError, KafkaConfigError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
 import { connectWithin, describeBrokers, kafkaSettings, mapKafkaError as mapError, quietBoundedKafka } from './connect.js';
 import { classifyKafkaError } from './kafka-errors.js';
+import { installFastRecordDecoder } from './kafkajs-decode.js';
 import { installFastRecordEncoder } from './kafkajs-record.js';
 import { partitionForKey } from './murmur2.js';
 
@@ -109,6 +110,7 @@ const keyPartitioner: ICustomPartitioner = () => {
 
 export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   installFastRecordEncoder(); // before this process's first produce request
+  installFastRecordDecoder(); // and its first fetch
   const brokersText = describeBrokers(options.brokers);
   const deadlineMs = options.connectionTimeout ?? 6_000;
   const replicationFactor = options.replicationFactor ?? 1;
