@@ -201,7 +201,26 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     }
   };
 
-  const topicExists = (topic: string): Promise<boolean> => useAdmin(async (admin) => (await admin.listTopics()).includes(topic));
+  /**
+   * Topics seen to exist. Listing topics returns every topic on the broker (hundreds on a shared
+   * one), and the monitor reads offsets several times a second: a topic, once seen, is taken to stay,
+   * and a read of it that fails forgets it (deleted meanwhile: the next read lists again).
+   */
+  const knownTopics = new Set<string>();
+  const topicExists = async (topic: string): Promise<boolean> => {
+    if (knownTopics.has(topic)) return true;
+    const exists = await useAdmin(async (admin) => (await admin.listTopics()).includes(topic));
+    if (exists) knownTopics.add(topic);
+    return exists;
+  };
+  const readingTopic = async <T>(topic: string, read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      knownTopics.delete(topic);
+      throw err;
+    }
+  };
 
   // readLast needs a fetch without a consumer group, which kafkajs only has inside its cluster
   // object: reached through the client's private factory (kafkajs 2.x, pinned).
@@ -350,7 +369,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
 
     partitionCount: (topic: string): Promise<number> => useAdmin(async (admin) => {
       if (!(await topicExists(topic))) return 0;
-      const md = await admin.fetchTopicMetadata({ topics: [topic] });
+      const md = await readingTopic(topic, () => admin.fetchTopicMetadata({ topics: [topic] }));
       return md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
     }),
 
@@ -411,7 +430,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       if (!(await topicExists(topic))) return [];
       // Just after a topic is created the broker may not host its partitions yet ("does not host
       // this topic-partition", retriable): kafkajs's admin does not retry that, so retry here.
-      const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
+      const offsets = await readingTopic(topic, () => retryRetriable(() => admin.fetchTopicOffsets(topic)));
       return offsets
         .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
         .sort((a, b) => a.partition - b.partition);
@@ -438,7 +457,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
 
     groupOffsets: (groupId: string, topic: string): Promise<TopicPartitionOffset[]> => useAdmin(async (admin) => {
       if (!(await topicExists(topic))) return [];
-      const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const res = await readingTopic(topic, () => admin.fetchOffsets({ groupId, topics: [topic] }));
       return (res.find((r) => r.topic === topic)?.partitions ?? [])
         .map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) }))
         .sort((a, b) => a.partition - b.partition);
