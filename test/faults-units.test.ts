@@ -4,7 +4,7 @@
  * (writes fail fast, the event loop keeps turning) and the fault controller's records.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFaultSocketFactory, createLinkController, FaultSocket, type LinkController } from '../src/kafka/fault-socket.js';
 import { withBrokerFaults } from '../src/kafka/fault-bus.js';
 import { createMemoryBus } from '../src/kafka/memory-bus.js';
@@ -71,6 +71,31 @@ describe('fault socket', () => {
     ctl.set({ kind: 'normal' });
     await waitFor(() => c.got() === 'abcd', 'released after the stall');
     expect(c.errors).toEqual([]);
+  });
+
+  it('sends what a corked client wrote as one write to the real socket (pg corks each query\'s messages)', async () => {
+    const port = await echoServer();
+    const ctl = createLinkController();
+    const c = await client(ctl, port);
+    const writes: Buffer[] = [];
+    const real = net.Socket.prototype.write;
+    const spy = vi.spyOn(net.Socket.prototype, 'write').mockImplementation(function (this: net.Socket, ...args: Parameters<net.Socket['write']>) {
+      if (this.remotePort === port) writes.push(Buffer.from(args[0] as Buffer)); // the client's side, not the echo server's
+      return real.apply(this, args);
+    });
+    try {
+      // Given a corked stream, when a client writes three messages and uncorks
+      c.sock.cork();
+      c.sock.write('parse;');
+      c.sock.write('bind;');
+      c.sock.write('sync;');
+      c.sock.uncork();
+      await waitFor(() => c.got() === 'parse;bind;sync;', 'echo of the three');
+    } finally {
+      spy.mockRestore();
+    }
+    // then the real socket got them in one write, in order
+    expect(writes.map((w) => w.toString())).toEqual(['parse;bind;sync;']);
   });
 
   it('down resets every connection and refuses new ones; normal lets them in again', async () => {
