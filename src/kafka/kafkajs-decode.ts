@@ -81,9 +81,20 @@ function readVarLong(buf: Buffer): number {
   return NaN;
 }
 
+/** A length that is not a record a broker sent: kafkajs's decoder decides what those bytes mean. */
+class NotARecord extends Error {}
+const NOT_A_RECORD = new NotARecord();
+
+/** A varint length or count at `pos`: -1 (null) or more. */
+function readLength(buf: Buffer): number {
+  const len = readVarInt(buf);
+  if (len < -1) throw NOT_A_RECORD;
+  return len;
+}
+
 /** Length-prefixed bytes at `pos` (null for length -1), sharing the fetched buffer as kafkajs's do. */
 function readBytes(buf: Buffer): Buffer | null {
-  const len = readVarInt(buf);
+  const len = readLength(buf);
   if (len === -1) return null;
   const start = pos;
   pos += len;
@@ -100,6 +111,15 @@ function plus(base: string | undefined, delta: number): string | null {
 
 /** Reads one record as kafkajs's record/v0/decoder does, or returns null (nothing consumed) when it cannot exactly. */
 export function decodeRecordFast(decoder: KafkajsDecoder, batchContext: BatchContext = {}): DecodedRecord | null {
+  try {
+    return decodeRecord(decoder, batchContext);
+  } catch (err) {
+    if (err instanceof NotARecord) return null;
+    throw err;
+  }
+}
+
+function decodeRecord(decoder: KafkajsDecoder, batchContext: BatchContext): DecodedRecord | null {
   const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
   const buf = decoder.buffer;
   pos = decoder.offset;
@@ -115,10 +135,13 @@ export function decodeRecordFast(decoder: KafkajsDecoder, batchContext: BatchCon
   const key = readBytes(buf);
   const value = readBytes(buf);
 
-  const count = readVarInt(buf);
+  const count = readLength(buf);
+  // Each header takes two bytes at least: a larger count is not a record a broker sent (kafkajs
+  // would allocate and loop that many times; it decides what such bytes mean).
+  if (count > (buf.length - pos) / 2) return null;
   const headers: DecodedRecord['headers'] = {};
   for (let i = 0; i < count; i++) {
-    const len = readVarInt(buf);
+    const len = readLength(buf);
     const name = len === -1 ? 'null' : buf.toString('utf8', pos, (pos += len));
     if (name === '__proto__') return null;
     const v = readBytes(buf);
