@@ -26,6 +26,7 @@ import { DEFAULT_SQLITE_PATH, openDatabase as openDatabaseWith } from './db/open
 import { createPgFaultStream, pgFaultSwitch, sqliteFaults, type DbFaultSwitch } from './db/fault-stream.js';
 import { createFaultController, INFRA_FAULTS, type FaultController, type FaultRecord, type InfraFault } from './faults.js';
 import { findResumePoint, loadResumable, type RecordedConfig } from './resume.js';
+import { within } from './within.js';
 import { createScenarioPlayer, createStepCommands, scenarioTimeline, type TimelineStep } from './cli/scenario.js';
 
 export interface TopicNames {
@@ -313,7 +314,7 @@ export async function startRun(cfgIn: RunConfig, fixtures: Fixtures): Promise<nu
     }
     // Only once the lease is ours: a refused run must not join the live run's consumer groups.
     await startRoles();
-    await joinedWithin([processor?.joined(), sink?.joined()], JOIN_WAIT_MS);
+    await within(Promise.all([processor?.joined(), sink?.joined()]), JOIN_WAIT_MS);
     const heartbeat = setInterval(() => {
       db.updateRun(runId, { heartbeat_at: new Date().toISOString() }).catch(() => undefined);
     }, HEARTBEAT_MS);
@@ -639,18 +640,5 @@ export async function dbCommand(action: 'reset' | 'migrate', target: DbTarget): 
     process.stdout.write(`${action === 'reset' ? 'reset' : 'migrated'} ${db.description}\n`);
   } finally {
     await db.close();
-  }
-}
-
-/** Resolves when every promise has, or after `ms`, whichever comes first. */
-async function joinedWithin(joins: (Promise<void> | undefined)[], ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((r) => {
-    timer = setTimeout(r, ms);
-  });
-  try {
-    await Promise.race([Promise.all(joins), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

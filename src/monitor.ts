@@ -14,6 +14,7 @@ import type { RunConfig } from './cli/config.js';
 import type { TopicNames } from './main.js';
 import type { FaultController } from './faults.js';
 import { compact } from './ui/format.js';
+import { within } from './within.js';
 import {
   DATA_FAULTS, INFRA_FAULTS, createDashboardStore, createThrottledPublisher, emptyDashboardState, pushHistory,
   type DashboardState, type DashboardStore, type FaultStatus, type TopicStats,
@@ -100,15 +101,10 @@ export function createMonitor(d: MonitorDeps): Monitor {
         return t;
       }).finally(() => { topicsInFlight = null; });
     }
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((r) => { timer = setTimeout(() => r(null), LAG_WAIT_MS); });
     try {
-      const t = await Promise.race([topicsInFlight, late]);
-      return t ?? state.topics;
+      return (await within(topicsInFlight, LAG_WAIT_MS)) ?? state.topics;
     } catch {
       return state.topics;
-    } finally {
-      clearTimeout(timer);
     }
   };
 

@@ -7,6 +7,7 @@ import type tls from 'node:tls';
 import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { KafkaRefusedError, KafkaUnreachableError } from './errors.js';
 import { classifyKafkaError, rootMessage } from './kafka-errors.js';
+import { within } from '../within.js';
 
 /** Brokers for people: credentials in a broker string masked. */
 export function describeBrokers(brokers: string[]): string {
@@ -73,14 +74,10 @@ export async function connectWithin(
   connect: () => Promise<void>, abort: () => Promise<void>,
   mapError: (err: unknown, what: string) => unknown = (err, w) => mapKafkaError(err, w, brokersText),
 ): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   const attempt = connect();
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), deadlineMs);
-  });
   try {
-    const r = await Promise.race([attempt.then(() => 'ok' as const), timeout]);
-    if (r === 'timeout') {
+    const r = await within(attempt.then(() => 'ok' as const), deadlineMs);
+    if (r === undefined) {
       attempt.catch(() => undefined);
       await abort().catch(() => undefined);
       throw new KafkaUnreachableError(
@@ -91,7 +88,5 @@ export async function connectWithin(
     if (err instanceof KafkaUnreachableError) throw err;
     await abort().catch(() => undefined);
     throw mapError(err, what);
-  } finally {
-    clearTimeout(timer);
   }
 }
