@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'vitest';
+import type { RunCounts } from '../src/db/types.js';
 import type { Summary } from '../src/main.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -83,16 +84,12 @@ export function stderrLines(r: CliResult): string[] {
 /** The headless summary line: the one type the composition root prints. */
 export type SummaryLine = Summary;
 
-/** What the tables hold for one run, counted with plain SQL (SQLite or PostgreSQL). */
-export interface TableCounts {
-  staging: number;
+/**
+ * What the tables hold for one run, counted with plain SQL (SQLite or PostgreSQL), not through the
+ * database layer's own counts: the same figures, plus the distinct seqs among the staging rows.
+ */
+export interface TableCounts extends RunCounts {
   stagingSeqs: number;
-  rejected: number;
-  rejectedByCode: Record<string, number>;
-  transactions: number;
-  revenueCents: number;
-  visits: number;
-  visitsByStatus: Record<string, number>;
 }
 
 /** The summary's figures are the tables' figures (DESIGN.md: they come from the database, by run_id). */
