@@ -102,13 +102,12 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
   // this connection's own writes once counted: a full count scans every staging row of the run,
   // tens of milliseconds on the SQLite thread that the sink is waiting for. `PRAGMA data_version`
   // changes when any other connection (another process) commits: then everything is counted again.
-  interface CountsCache { staging: number; byCode: Map<string, number>; tx: number; revenue: number; byStatus: Map<string, number> }
-  const countsCache = new Map<string, CountsCache>();
+  /** A run's counts, or what a committed batch added to them (applied to countsCache after the commit). */
+  interface Tally { staging: number; byCode: Map<string, number>; tx: number; revenue: number; byStatus: Map<string, number> }
+  const countsCache = new Map<string, Tally>();
   let countsVersion: unknown = null;
-  /** What a committed batch added, per run (applied to countsCache after the commit). */
-  interface CountsDelta { staging: number; byCode: Map<string, number>; tx: number; revenue: number; byStatus: Map<string, number> }
   const bump = (m: Map<string, number>, k: string, n: number): void => { m.set(k, (m.get(k) ?? 0) + n); };
-  function fullCounts(runId: string): CountsCache {
+  function fullCounts(runId: string): Tally {
     const staging = num(db.prepare('SELECT count(*) FROM staging_events WHERE run_id = ?').pluck().get(runId));
     const byCode = db.prepare('SELECT code, count(*) AS n FROM rejected_events WHERE run_id = ? GROUP BY code').all(runId) as Rec[];
     const tx = db.prepare('SELECT count(*) AS n, coalesce(sum(total_cents), 0) AS revenue FROM transactions WHERE run_id = ?').get(runId) as Rec;
@@ -121,7 +120,7 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
       byStatus: new Map(byStatus.map((r) => [String(r.status), num(r.n)])),
     };
   }
-  function applyCountsDelta(deltas: Map<string, CountsDelta>): void {
+  function applyCountsDelta(deltas: Map<string, Tally>): void {
     for (const [runId, d] of deltas) {
       const c = countsCache.get(runId);
       if (!c) continue; // not counted yet: the first counts() counts it all
@@ -183,10 +182,10 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
     return stmts;
   }
 
-  const writeTx = db.transaction((batch: SinkBatch, deltas: Map<string, CountsDelta>) => {
+  const writeTx = db.transaction((batch: SinkBatch, deltas: Map<string, Tally>) => {
     const s = writes();
     const accepted = new Map<string, number>();
-    const delta = (runId: string): CountsDelta => {
+    const delta = (runId: string): Tally => {
       let d = deltas.get(runId);
       if (!d) deltas.set(runId, (d = { staging: 0, byCode: new Map(), tx: 0, revenue: 0, byStatus: new Map() }));
       return d;
@@ -261,7 +260,7 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
 
     writeBatch: (batch) => guard(() => {
       if (batch.staging.length + batch.rejected.length + batch.transactions.length + batch.visits.length === 0) return;
-      const deltas = new Map<string, CountsDelta>();
+      const deltas = new Map<string, Tally>();
       const days = writeTx.immediate(batch, deltas);
       // Only after the commit: a rolled-back batch must not leave its days marked as written, nor count.
       if (days) for (const k of days) knownDays.add(k);
