@@ -37,6 +37,30 @@ describe('openDatabase: SQLite', () => {
     raw.close();
   });
 
+  it('a new file gets 16 KB pages, in the worker and in process; an existing file keeps its own', async () => {
+    const pageSize = (path: string): unknown => {
+      const raw = new BetterSqlite3(path, { readonly: true });
+      try {
+        return raw.pragma('page_size', { simple: true });
+      } finally {
+        raw.close();
+      }
+    };
+    for (const sqliteWorker of [true, false]) {
+      const path = join(dir, `pages-${sqliteWorker}.db`);
+      await (await openDatabase({ sqlitePath: path }, { sqliteWorker })).close();
+      expect(pageSize(path)).toBe(16384);
+    }
+    const old = join(dir, 'pages-4k.db');
+    const raw = new BetterSqlite3(old);
+    raw.exec('CREATE TABLE t (x)');
+    raw.close();
+    const db = await openDatabase({ sqlitePath: old });
+    expect(await db.listRuns()).toEqual([]);
+    await db.close();
+    expect(pageSize(old)).toBe(4096);
+  });
+
   it('takes a bare path or sqlite: URL in place of a URL', async () => {
     const a = await openDatabase({ url: join(dir, 'a.db') });
     expect(a.dialect).toBe('sqlite');

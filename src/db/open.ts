@@ -6,11 +6,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { DatabaseError, classifyPgOpenError, classifySqliteOpenError, maskUrl } from './errors.js';
 import { createPostgresDatabase } from './postgres.js';
-import { createSqliteDatabase } from './sqlite.js';
+import { createSqliteDatabase, openSqliteConnection } from './sqlite.js';
 import { openSqliteInWorker } from './sqlite-worker-client.js';
 import type { Database } from './types.js';
 import type { Fixtures } from '../engine/types.js';
@@ -164,15 +164,10 @@ async function openSqlite(path: string, opts: OpenOptions): Promise<Database> {
     return db;
   }
 
-  let raw: BetterSqlite3.Database | undefined;
+  let raw: BetterSqlite3.Database;
   try {
-    raw = new BetterSqlite3(path, { timeout: opts.busyTimeoutMs ?? 200 });
-    // The first statement reads the header: a garbage file fails here with "file is not a database".
-    raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = NORMAL');
-    raw.pragma('foreign_keys = ON');
+    raw = openSqliteConnection(path, opts.busyTimeoutMs ?? 200);
   } catch (err) {
-    raw?.close();
     throw classifySqliteOpenError(err, path);
   }
 

@@ -6,9 +6,9 @@
  * faults).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { classifySqliteOpenError } from './errors.js';
-import { createSqliteDatabase } from './sqlite.js';
+import { createSqliteDatabase, openSqliteConnection } from './sqlite.js';
 import { fromWire, serializeError, type SqliteWorkerData, type WorkerReply, type WorkerRequest } from './sqlite-worker-wire.js';
 import type { Database } from './types.js';
 
@@ -19,11 +19,7 @@ const data = workerData as SqliteWorkerData;
 let raw: BetterSqlite3.Database | undefined;
 let db: Database | null = null;
 try {
-  raw = new BetterSqlite3(data.path, { timeout: data.busyTimeoutMs });
-  // The first statement reads the header: a garbage file fails here with "file is not a database".
-  raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = NORMAL');
-  raw.pragma('foreign_keys = ON');
+  raw = openSqliteConnection(data.path, data.busyTimeoutMs);
   db = createSqliteDatabase(raw, data.path, { warehouse: data.warehouse });
   port.postMessage({ id: 0, ok: true, value: null } satisfies WorkerReply);
 } catch (err) {

@@ -3,7 +3,7 @@
  * write is one short transaction and a held lock fails fast (short busy timeout) with a retriable
  * error instead of freezing the process (DESIGN.md, Infrastructure faults).
  */
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { assembleCounts, assembleTransactions, num, runFromRecord } from './decode.js';
 import { DatabaseError, classifySqliteRuntimeError } from './errors.js';
 import { isoUtc, isoUtcOrNull } from './iso.js';
@@ -22,6 +22,27 @@ type Rec = Record<string, unknown>;
 
 const RUN_SELECT = `SELECT run_id, seed, started_at, bus, db, topic_prefix, config, command_log, stopped_at_seq,
   stopped_at_ms, status, heartbeat_at, produced, summary, verify_ok FROM runs`;
+
+/**
+ * Opens a SQLite file the way every storesim connection uses it: WAL, synchronous=NORMAL, foreign
+ * keys. A new file gets 16 KB pages (set before its first table; an existing file keeps its own):
+ * the sink's batches ran ~35 % faster in process than with the default 4 KB, with and without the
+ * warehouse (docs/pipeline.md). Errors are SQLite's own; callers classify them.
+ */
+export function openSqliteConnection(path: string, busyTimeoutMs: number): BetterSqlite3.Database {
+  const raw = new BetterSqlite3(path, { timeout: busyTimeoutMs });
+  try {
+    raw.pragma('page_size = 16384');
+    // The first statement that reads the header: a garbage file fails here with "file is not a database".
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('foreign_keys = ON');
+    return raw;
+  } catch (err) {
+    raw.close();
+    throw err;
+  }
+}
 
 export interface SqliteDatabaseOptions {
   /** Load the star schema's facts in writeBatch. Default true. */
