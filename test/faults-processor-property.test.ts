@@ -161,7 +161,7 @@ describe('processor core on arbitrary input', () => {
         } else if (o.kind === 'clean') {
           const f = bySeq.get(Number(o.headers[HEADERS.seq]));
           expect(f, 'a clean event traces back to an input').toBeDefined();
-          expect(f!.msg.value.equals(o.value)).toBe(true);
+          expect(f!.msg.value.equals(Buffer.from(o.value))).toBe(true);
           ended.set(f!, (ended.get(f!) ?? 0) + 1);
         }
       }

@@ -200,6 +200,35 @@ interface Member {
 /** No lone surrogates: Buffer.from(text) then decodes back to exactly `text` (ES2024, in Node 20). */
 const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
+/**
+ * A message on the in-process bus. A producer that sent text keeps it as text: the bytes are made on
+ * the first read of `value` (UTF-8, as Kafka would carry them), and most are never read (the
+ * processor and the sink work from `text` and `json`; dead letters and Kafka read bytes).
+ */
+class MemoryMessage implements IncomingMessage, InProcessExtras {
+  offset = 0;
+  #source: Buffer | string;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly key: string | null,
+    source: Buffer | string,
+    readonly headers: Record<string, string>,
+    readonly timestamp: number,
+    public text: string | undefined,
+    public json: unknown,
+  ) {
+    this.#source = source;
+  }
+
+  get value(): Buffer {
+    const v = this.#source;
+    if (typeof v !== 'string') return v;
+    return (this.#source = Buffer.from(v));
+  }
+}
+
 /** Smallest batch the adaptive limit goes down to. */
 const MIN_BATCH = 16;
 
@@ -360,18 +389,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
             }
             const extras = msg as OutgoingMessage & InProcessExtras;
             const text = extras.text ?? (typeof msg.value === 'string' ? msg.value : undefined);
-            const m: IncomingMessage & InProcessExtras = {
-              topic,
-              partition: p,
-              offset: 0,
-              key: msg.key,
-              value: typeof msg.value === 'string' ? Buffer.from(msg.value) : msg.value,
-              headers: msg.headers,
-              timestamp: msg.timestamp ?? now,
-              text: text !== undefined && isWellFormed(text) ? text : undefined,
-              json: extras.json,
-            };
-            parts[p]!.append(m);
+            const exact = text !== undefined && isWellFormed(text) ? text : undefined;
+            parts[p]!.append(new MemoryMessage(topic, p, msg.key, msg.value, msg.headers, msg.timestamp ?? now, exact, extras.json));
           }
           const subs = subscribers.get(topic);
           if (subs) for (const m of subs) m.wake();

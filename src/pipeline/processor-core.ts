@@ -217,7 +217,9 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
     if (r !== undefined) headers[HEADERS.run] = r;
     if (seq !== undefined) headers[HEADERS.seq] = seq;
     if (at !== undefined) headers[HEADERS.producedAt] = at;
-    return { kind: 'clean', key: msg.key, value: msg.value, headers, timestamp: msg.timestamp, run, text, json };
+    // Text the in-process bus handed over stands for the bytes (it has not made them yet).
+    const value = text !== undefined && text === messageText(msg) ? text : msg.value;
+    return { kind: 'clean', key: msg.key, value, headers, timestamp: msg.timestamp, run, text, json };
   }
 
   function derivedHeaders(runId: string, producedAt: string | null): Record<string, string> {
@@ -273,7 +275,7 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
       };
       const text = JSON.stringify(tx);
       out.push({
-        kind: 'pos', key: entry.customerId, value: Buffer.from(text),
+        kind: 'pos', key: entry.customerId, value: text,
         headers: derivedHeaders(run.runId, producedAt), timestamp, run: run.runId, text, json: tx,
       });
     }
@@ -297,7 +299,7 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
     };
     const text = JSON.stringify(record);
     out.push({
-      kind: 'visit', key: entry.customerId, value: Buffer.from(text),
+      kind: 'visit', key: entry.customerId, value: text,
       headers: derivedHeaders(run.runId, producedAt), timestamp, run: run.runId, text, json: record,
     });
     if (mode === 'stale') out.push({ kind: 'stale', run: run.runId, visit_id: v.visitId });
@@ -594,7 +596,8 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
     let json: unknown;
     // The in-process bus may hand over the value's text: the same string the fatal decoder gives,
     // unless it starts with a byte-order mark (the decoder drops one), then it decodes the bytes.
-    let text = messageText(msg);
+    const given = messageText(msg);
+    let text = given;
     try {
       if (text === undefined || text.charCodeAt(0) === 0xfeff) text = utf8.decode(msg.value);
       json = JSON.parse(text);
@@ -615,8 +618,9 @@ export function createProcessorCore(opts: ProcessorCoreOptions): ProcessorCore {
     }
     const event = parsed.value;
     const tsMs = Date.parse(event.timestamp);
-    // The text is the value's exact text (for the sink) unless the decoder dropped a byte-order mark.
-    const exactText = msg.value[0] === 0xef && msg.value[1] === 0xbb && msg.value[2] === 0xbf ? undefined : text;
+    // The text is the value's exact text (for the sink) unless the decoder dropped a byte-order mark
+    // (text handed over by the in-process bus is exact: then its bytes are not read at all).
+    const exactText = given === text || !(msg.value[0] === 0xef && msg.value[1] === 0xbb && msg.value[2] === 0xbf) ? text : undefined;
 
     // Judged on arrival against the partition's state before this event.
     const partitionTime = effectiveTime(s);

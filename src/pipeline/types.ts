@@ -103,7 +103,8 @@ export type PairSide = 'foot' | 'shelf';
 export interface ProducedOutput {
   kind: 'clean' | 'pos' | 'visit' | 'dead_letter';
   key: string | null;
-  value: Buffer;
+  /** The bytes, or their text (UTF-8) where the processor has only that: the bus encodes it. */
+  value: Buffer | string;
   headers: Record<string, string>;
   timestamp?: number;
   /** The `storesim.run` the record belongs to; null for a message without one (foreign). */
