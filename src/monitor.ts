@@ -121,9 +121,15 @@ export function createMonitor(d: MonitorDeps): Monitor {
 
   const topicStats = async (now: number): Promise<TopicStats[]> => {
     const out: TopicStats[] = [];
+    // One read of every topic's offsets and one per group (on Kafka a handful of requests, not one
+    // set per topic: this runs a few times a second).
+    const allOffsets = await d.bus.topicsOffsets(topicList.map((x) => x.topic));
+    const groups = [...new Set(topicList.map((x) => x.group))];
+    const committedOf = new Map(await Promise.all(groups.map(async (g) =>
+      [g, await d.bus.groupTopicsOffsets(g, topicList.filter((x) => x.group === g).map((x) => x.topic))] as const)));
     for (const { topic, group } of topicList) {
-      const offsets = await d.bus.topicOffsets(topic);
-      const committed = await d.bus.groupOffsets(group, topic);
+      const offsets = allOffsets.get(topic) ?? [];
+      const committed = committedOf.get(group)?.get(topic) ?? [];
       const total = offsets.reduce((a, o) => a + o.high, 0);
       let lag = 0;
       for (const o of offsets) {

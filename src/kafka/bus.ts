@@ -110,6 +110,8 @@ export interface Bus {
   createConsumer(opts: ConsumerOptions): BusConsumer;
   /** Low and high watermarks per partition. */
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** topicOffsets of several topics in one read (every topic asked for is a key; [] when missing). */
+  topicsOffsets(topics: string[]): Promise<Map<string, PartitionOffsets[]>>;
   /**
    * The last message of one partition, or null when it is empty: how the processor restores its
    * snapshot of pair p from the state topic (partition p). Needs no consumer group of the caller's.
@@ -122,5 +124,7 @@ export interface Bus {
   readLastWhere(topic: string, partition: number, match: (m: IncomingMessage) => boolean): Promise<IncomingMessage | null>;
   /** Committed offsets of a group per partition (-1 when none). */
   groupOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
+  /** groupOffsets of several topics in one read (every topic asked for is a key; [] when missing). */
+  groupTopicsOffsets(groupId: string, topics: string[]): Promise<Map<string, TopicPartitionOffset[]>>;
   close(): Promise<void>;
 }

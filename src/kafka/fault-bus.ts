@@ -95,6 +95,7 @@ export function withBrokerFaults<B extends Bus>(bus: B, ctl: LinkController): B 
     createProducer,
     createConsumer,
     topicOffsets: (topic) => bus.topicOffsets(topic),
+    topicsOffsets: (topics) => bus.topicsOffsets(topics),
     async readLast(topic: string, partition: number): Promise<IncomingMessage | null> {
       if (ctl.mode.kind === 'down') throw new BusError('in-process broker is down (injected fault)', { retriable: true });
       await passage(ctl);
@@ -106,6 +107,7 @@ export function withBrokerFaults<B extends Bus>(bus: B, ctl: LinkController): B 
       return bus.readLastWhere(topic, partition, match);
     },
     groupOffsets: (groupId, topic) => bus.groupOffsets(groupId, topic),
+    groupTopicsOffsets: (groupId, topics) => bus.groupTopicsOffsets(groupId, topics),
     close: () => bus.close(),
   };
   return { ...bus, ...wrapped } as B;

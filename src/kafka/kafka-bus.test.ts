@@ -99,6 +99,40 @@ describe('kafka bus (real broker)', () => {
     await producer.disconnect();
   });
 
+  it('reads several topics\' offsets and a group\'s commits on them in one call, as the one-topic reads give them', async () => {
+    // Given two topics with messages, one of them partly committed by a group, and a missing one
+    const [a, b, missing] = [unique('offs-a'), unique('offs-b'), unique('offs-missing')];
+    const group = unique('g');
+    await bus.ensureTopics([{ topic: a, partitions: 3 }, { topic: b, partitions: 2 }]);
+    const producer = bus.createProducer();
+    await producer.connect();
+    await producer.send(a, Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `a${i}`, headers: {} })));
+    await producer.send(b, Array.from({ length: 7 }, (_, i) => ({ key: `k${i}`, value: `b${i}`, headers: {} })));
+    await producer.disconnect();
+    const reader = recorder({ groupId: group, topics: [a, b], commitEach: false });
+    await reader.start();
+    await waitFor(() => reader.got.length === 37, 30_000, '37 messages');
+    await reader.consumer.commit([{ topic: a, partition: 1, offset: 1 }, { topic: b, partition: 0, offset: 2 }]);
+    await reader.consumer.stop();
+
+    // When they are read at once
+    const offsets = await bus.topicsOffsets([a, b, missing]);
+    const commits = await bus.groupTopicsOffsets(group, [a, b, missing]);
+
+    // Then each topic reads as on its own, the missing one empty
+    expect([...offsets.keys()]).toEqual([a, b, missing]);
+    expect(offsets.get(a)).toEqual(await bus.topicOffsets(a));
+    expect(offsets.get(b)).toEqual(await bus.topicOffsets(b));
+    expect(offsets.get(a)!.map((o) => o.partition)).toEqual([0, 1, 2]);
+    expect(offsets.get(a)!.reduce((n, o) => n + o.high - o.low, 0)).toBe(30);
+    expect(offsets.get(b)!.reduce((n, o) => n + o.high - o.low, 0)).toBe(7);
+    expect(offsets.get(missing)).toEqual([]);
+    expect(commits.get(a)!.map((o) => o.offset)).toEqual([-1, 1, -1]);
+    expect(commits.get(b)!.map((o) => o.offset)).toEqual([2, -1]);
+    expect(commits.get(a)).toEqual(await bus.groupOffsets(group, a));
+    expect(commits.get(missing)).toEqual([]);
+  });
+
   it('round-trips headers, keys, values, explicit partitions and timestamps; readLast reads the last message', async () => {
     const topic = unique('headers');
     const state = unique('state');

@@ -213,13 +213,19 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     if (exists) knownTopics.add(topic);
     return exists;
   };
-  const readingTopic = async <T>(topic: string, read: () => Promise<T>): Promise<T> => {
+  const readingTopics = async <T>(topics: string[], read: () => Promise<T>): Promise<T> => {
     try {
       return await read();
     } catch (err) {
-      knownTopics.delete(topic);
+      for (const t of topics) knownTopics.delete(t);
       throw err;
     }
+  };
+  /** The topics of `topics` that exist (each listed at most once while it stays). */
+  const existing = async (topics: string[]): Promise<string[]> => {
+    const present: string[] = [];
+    for (const t of topics) if (await topicExists(t)) present.push(t);
+    return present;
   };
 
   // readLast needs a fetch without a consumer group, which kafkajs only has inside its cluster
@@ -229,32 +235,102 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     connect(): Promise<void>;
     disconnect(): Promise<void>;
     addTargetTopic(topic: string): Promise<void>;
+    addMultipleTargetTopics(topics: string[]): Promise<void>;
     refreshMetadata(): Promise<void>;
+    refreshMetadataIfNecessary(): Promise<void>;
+    findTopicPartitionMetadata(topic: string): Array<{ partitionId: number }>;
+    fetchTopicsOffset(topics: Array<{ topic: string; fromBeginning: boolean; partitions: Array<{ partition: number }> }>): Promise<Array<{
+      topic: string; partitions: Array<{ partition: number; offset: string }>;
+    }>>;
     findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+    findGroupCoordinator(group: { groupId: string }): Promise<{
+      offsetFetch(req: { groupId: string; topics: Array<{ topic: string; partitions: Array<{ partition: number }> }> }): Promise<{
+        responses: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
+      }>;
+    }>;
     findBroker(node: { nodeId: string }): Promise<{
       fetch(req: object): Promise<{ responses: Array<{ topicName: string; partitions: Array<{ partition: number; messages: FetchedMessage[] }> }> }>;
     }>;
   }
-  let readerPromise: Promise<InternalCluster> | null = null;
-  const getReader = (): Promise<InternalCluster> => {
-    if (closed) return Promise.reject(closedError());
-    if (!readerPromise) {
-      readerPromise = (async () => {
-        const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-        const factory = sym ? (kafka as unknown as Record<symbol, unknown>)[sym] : undefined;
-        if (typeof factory !== 'function') throw new BusError('readLast: this kafkajs version has no cluster factory (needs kafkajs 2.x)', { retriable: false });
-        const cluster = (factory as (o: object) => InternalCluster)({ allowAutoTopicCreation: false });
-        await firstConnect('reader connection', () => cluster.connect(), () => cluster.disconnect());
-        return cluster;
-      })();
-      readerPromise.catch(() => {
-        readerPromise = null;
-      });
-    }
-    return readerPromise;
-  };
+  /**
+   * A group-less connection through kafkajs's cluster object (reached through the client's private
+   * factory, kafkajs 2.x, pinned), used by one read at a time: kafkajs's cluster opens a second
+   * connection to a broker when two reads connect it at once, and leaks the first (an open socket
+   * that keeps the process alive after close()). `use` runs a read with it; `close` disconnects it.
+   */
+  interface ClusterConnection {
+    use<T>(fn: (cluster: InternalCluster) => Promise<T>): Promise<T>;
+    close(): Promise<void>;
+  }
+  /** kafkajs's cluster object takes metadata older than this as stale (its default, 0, refetches it on every read). */
+  const METADATA_MAX_AGE_MS = 300_000;
+  function clusterConnection(what: string): ClusterConnection {
+    let clusterPromise: Promise<InternalCluster> | null = null;
+    const get = (): Promise<InternalCluster> => {
+      if (closed) return Promise.reject(closedError());
+      if (!clusterPromise) {
+        clusterPromise = (async () => {
+          const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+          const factory = sym ? (kafka as unknown as Record<symbol, unknown>)[sym] : undefined;
+          if (typeof factory !== 'function') throw new BusError(`${what}: this kafkajs version has no cluster factory (needs kafkajs 2.x)`, { retriable: false });
+          const cluster = (factory as (o: object) => InternalCluster)({ allowAutoTopicCreation: false, metadataMaxAge: METADATA_MAX_AGE_MS });
+          await firstConnect(what, () => cluster.connect(), () => cluster.disconnect());
+          return cluster;
+        })();
+        clusterPromise.catch(() => {
+          clusterPromise = null;
+        });
+      }
+      return clusterPromise;
+    };
+    let users = 0;
+    let queue: Promise<unknown> = Promise.resolve();
+    return {
+      use<T>(fn: (cluster: InternalCluster) => Promise<T>): Promise<T> {
+        const run = queue.then(async () => {
+          const cluster = await get();
+          users++;
+          try {
+            return await fn(cluster);
+          } finally {
+            users--;
+            // As useAdmin: a read in flight during close() may have reconnected.
+            if (closed && users === 0) await cluster.disconnect().catch(() => undefined);
+          }
+        });
+        queue = run.catch(() => undefined);
+        return run;
+      },
+      async close(): Promise<void> {
+        const c = clusterPromise;
+        clusterPromise = null;
+        if (c) await c.then((x) => x.disconnect()).catch(() => undefined);
+      },
+    };
+  }
+  /** readLast needs a fetch without a consumer group, which kafkajs only has inside its cluster object. */
+  const reader = clusterConnection('reader connection');
+  /** Offsets of many topics in one request each way; its own connection, so a slow read never holds up readLast. */
+  const offsetsReader = clusterConnection('offsets connection');
+  /**
+   * Runs one offsets read of existing `topics` on the offsets connection, with their partitions from
+   * its metadata (fetched once, then only when a read fails). Retriable errors are retried: just after
+   * a topic is created the broker may not host its partitions yet ("does not host this
+   * topic-partition"), and kafkajs does not retry that. A read that fails for good forgets the topics
+   * (deleted meanwhile? the next read lists again).
+   */
+  const readOffsets = (topics: string[], read: (cluster: InternalCluster, partitionsOf: (topic: string) => Array<{ partition: number }>) => Promise<void>): Promise<void> =>
+    readingTopics(topics, () => offsetsReader.use((cluster) => retryRetriable(async () => {
+      await cluster.addMultipleTargetTopics(topics);
+      await cluster.refreshMetadataIfNecessary();
+      try {
+        await read(cluster, (topic) => cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId })));
+      } catch (err) {
+        await cluster.refreshMetadata().catch(() => undefined);
+        throw err;
+      }
+    })));
 
-  let readerUsers = 0;
   /** Messages with offsets in [from, high) of one partition, in order (control records left out). */
   async function readRangeWith(cluster: InternalCluster, topic: string, partition: number, from: number, high: number): Promise<IncomingMessage[]> {
     await cluster.addTargetTopic(topic);
@@ -298,28 +374,6 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       if (!advanced) break; // only control records or a gap (compaction) left below high
     }
     return out;
-  }
-
-  /**
-   * Runs `fn` with the group-less reader connection, one read at a time: kafkajs's cluster opens a
-   * second connection to a broker when two reads connect it at once, and leaks the first (an open
-   * socket that keeps the process alive after close()).
-   */
-  let readerQueue: Promise<unknown> = Promise.resolve();
-  function withReader<T>(fn: (cluster: InternalCluster) => Promise<T>): Promise<T> {
-    const run = readerQueue.then(async () => {
-      const cluster = await getReader();
-      readerUsers++;
-      try {
-        return await fn(cluster);
-      } finally {
-        readerUsers--;
-        // As useAdmin: a read in flight during close() may have reconnected.
-        if (closed && readerUsers === 0) await cluster.disconnect().catch(() => undefined);
-      }
-    });
-    readerQueue = run.catch(() => undefined);
-    return run;
   }
 
   const producers = new Set<Producer>();
@@ -369,7 +423,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
 
     partitionCount: (topic: string): Promise<number> => useAdmin(async (admin) => {
       if (!(await topicExists(topic))) return 0;
-      const md = await readingTopic(topic, () => admin.fetchTopicMetadata({ topics: [topic] }));
+      const md = await readingTopics([topic], () => admin.fetchTopicMetadata({ topics: [topic] }));
       return md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
     }),
 
@@ -426,15 +480,27 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       return c;
     },
 
-    topicOffsets: (topic: string): Promise<PartitionOffsets[]> => useAdmin(async (admin) => {
-      if (!(await topicExists(topic))) return [];
-      // Just after a topic is created the broker may not host its partitions yet ("does not host
-      // this topic-partition", retriable): kafkajs's admin does not retry that, so retry here.
-      const offsets = await readingTopic(topic, () => retryRetriable(() => admin.fetchTopicOffsets(topic)));
-      return offsets
-        .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
-        .sort((a, b) => a.partition - b.partition);
-    }),
+    topicOffsets: async (topic: string): Promise<PartitionOffsets[]> => (await bus.topicsOffsets([topic])).get(topic) ?? [],
+
+    // Every topic in one ListOffsets request for the high watermarks and one for the low (kafkajs's
+    // admin makes a Metadata and two ListOffsets requests per topic): the monitor reads the offsets of
+    // six topics several times a second, which was most of the requests a quiet run sent.
+    topicsOffsets: async (topics: string[]): Promise<Map<string, PartitionOffsets[]>> => {
+      const out = new Map<string, PartitionOffsets[]>(topics.map((t) => [t, []]));
+      const present = await existing(topics);
+      if (present.length === 0) return out;
+      await readOffsets(present, async (cluster, partitionsOf) => {
+        const request = (fromBeginning: boolean) => present.map((topic) => ({ topic, fromBeginning, partitions: partitionsOf(topic) }));
+        const [high, low] = await Promise.all([cluster.fetchTopicsOffset(request(false)), cluster.fetchTopicsOffset(request(true))]);
+        for (const { topic, partitions } of high) {
+          const lows = low.find((l) => l.topic === topic)?.partitions ?? [];
+          out.set(topic, partitions
+            .map((h) => ({ partition: h.partition, high: Number(h.offset), low: Number(lows.find((l) => l.partition === h.partition)?.offset ?? 0) }))
+            .sort((a, b) => a.partition - b.partition));
+        }
+      });
+      return out;
+    },
 
     // The last offset may be a control record (or compacted away): read back until a message.
     readLast: (topic: string, partition: number): Promise<IncomingMessage | null> => bus.readLastWhere(topic, partition, () => true),
@@ -442,7 +508,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     async readLastWhere(topic: string, partition: number, match: (m: IncomingMessage) => boolean): Promise<IncomingMessage | null> {
       const range = (await bus.topicOffsets(topic)).find((o) => o.partition === partition);
       if (!range || range.high <= range.low) return null;
-      return withReader(async (cluster) => {
+      return reader.use(async (cluster) => {
         let window = 64;
         for (let high = range.high; high > range.low;) {
           const from = Math.max(range.low, high - window);
@@ -455,13 +521,24 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       });
     },
 
-    groupOffsets: (groupId: string, topic: string): Promise<TopicPartitionOffset[]> => useAdmin(async (admin) => {
-      if (!(await topicExists(topic))) return [];
-      const res = await readingTopic(topic, () => admin.fetchOffsets({ groupId, topics: [topic] }));
-      return (res.find((r) => r.topic === topic)?.partitions ?? [])
-        .map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) }))
-        .sort((a, b) => a.partition - b.partition);
-    }),
+    groupOffsets: async (groupId: string, topic: string): Promise<TopicPartitionOffset[]> =>
+      (await bus.groupTopicsOffsets(groupId, [topic])).get(topic) ?? [],
+
+    // One coordinator lookup and one OffsetFetch for all of a group's topics (kafkajs's admin makes a
+    // Metadata request, a lookup and a fetch per topic).
+    groupTopicsOffsets: async (groupId: string, topics: string[]): Promise<Map<string, TopicPartitionOffset[]>> => {
+      const out = new Map<string, TopicPartitionOffset[]>(topics.map((t) => [t, []]));
+      const present = await existing(topics);
+      if (present.length === 0) return out;
+      await readOffsets(present, async (cluster, partitionsOf) => {
+        const coordinator = await cluster.findGroupCoordinator({ groupId });
+        const { responses } = await coordinator.offsetFetch({ groupId, topics: present.map((topic) => ({ topic, partitions: partitionsOf(topic) })) });
+        for (const { topic, partitions } of responses) {
+          out.set(topic, partitions.map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) })).sort((a, b) => a.partition - b.partition));
+        }
+      });
+      return out;
+    },
 
     async close(): Promise<void> {
       closed = true;
@@ -470,9 +547,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       const admin = adminPromise;
       adminPromise = null;
       if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
-      const reader = readerPromise;
-      readerPromise = null;
-      if (reader) await reader.then((r) => r.disconnect()).catch(() => undefined);
+      await Promise.all([reader.close(), offsetsReader.close()]);
     },
   };
 

@@ -69,6 +69,9 @@ describe('memory bus', () => {
     expect(got[0]!.headers['storesim.seq']).toBeDefined();
     expect(Buffer.isBuffer(got[0]!.value)).toBe(true);
     expect((await bus.groupOffsets('g', 'foot')).map((o) => o.offset)).toEqual(offsets.map((o) => o.high));
+    // Several topics at once read as each on its own; a missing topic reads empty.
+    expect(await bus.topicsOffsets(['foot', 'nope'])).toEqual(new Map([['foot', offsets], ['nope', []]]));
+    expect(await bus.groupTopicsOffsets('g', ['foot', 'nope'])).toEqual(new Map([['foot', await bus.groupOffsets('g', 'foot')], ['nope', []]]));
     expect(await bus.readLast('foot', 5)).toMatchObject({ partition: 5 });
     await consumer.stop();
   });

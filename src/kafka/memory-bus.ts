@@ -415,6 +415,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       return log.partitions.map((arr, partition) => ({ partition, low: arr.low, high: arr.high }));
     },
 
+    async topicsOffsets(names: string[]): Promise<Map<string, PartitionOffsets[]>> {
+      return new Map(await Promise.all(names.map(async (t) => [t, await bus.topicOffsets(t)] as const)));
+    },
+
     async readLast(topic: string, partition: number): Promise<IncomingMessage | null> {
       return topics.get(topic)?.partitions[partition]?.last() ?? null;
     },
@@ -432,6 +436,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       if (!log) return [];
       const committed = groups.get(groupId)?.committed.get(topic);
       return log.partitions.map((_, partition) => ({ topic, partition, offset: committed?.[partition] ?? -1 }));
+    },
+
+    async groupTopicsOffsets(groupId: string, names: string[]): Promise<Map<string, TopicPartitionOffset[]>> {
+      return new Map(await Promise.all(names.map(async (t) => [t, await bus.groupOffsets(groupId, t)] as const)));
     },
 
     async close(): Promise<void> {
