@@ -310,26 +310,42 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   }
   /** readLast needs a fetch without a consumer group, which kafkajs only has inside its cluster object. */
   const reader = clusterConnection('reader connection');
-  /** Offsets of many topics in one request each way; its own connection, so a slow read never holds up readLast. */
+  /** The monitor's offset reads, several a second: a connection of their own, so that readLast never waits for them. */
   const offsetsReader = clusterConnection('offsets connection');
+  type PartitionsOf = (topic: string) => Array<{ partition: number }>;
   /**
-   * Runs one offsets read of existing `topics` on the offsets connection, with their partitions from
-   * its metadata (fetched once, then only when a read fails). Retriable errors are retried: just after
-   * a topic is created the broker may not host its partitions yet ("does not host this
-   * topic-partition"), and kafkajs does not retry that. A read that fails for good forgets the topics
-   * (deleted meanwhile? the next read lists again).
+   * Runs one read of existing `topics` on `connection`, with their partitions from its metadata
+   * (fetched once, then only when a read fails). Retriable errors are retried: just after a topic is
+   * created the broker may not host its partitions yet ("does not host this topic-partition"), and
+   * kafkajs does not retry that. A read that fails for good forgets the topics (deleted meanwhile?
+   * the next read lists again).
    */
-  const readOffsets = (topics: string[], read: (cluster: InternalCluster, partitionsOf: (topic: string) => Array<{ partition: number }>) => Promise<void>): Promise<void> =>
-    readingTopics(topics, () => offsetsReader.use((cluster) => retryRetriable(async () => {
+  const readTopics = <T>(connection: ClusterConnection, topics: string[], read: (cluster: InternalCluster, partitionsOf: PartitionsOf) => Promise<T>): Promise<T> =>
+    readingTopics(topics, () => connection.use((cluster) => retryRetriable(async () => {
       await cluster.addMultipleTargetTopics(topics);
       await cluster.refreshMetadataIfNecessary();
       try {
-        await read(cluster, (topic) => cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId })));
+        return await read(cluster, (topic) => cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId })));
       } catch (err) {
         await cluster.refreshMetadata().catch(() => undefined);
         throw err;
       }
     })));
+
+  /** Low and high watermarks of `topics`: one ListOffsets request each way, one after the other (one request at a time per connection). */
+  async function watermarks(cluster: InternalCluster, partitionsOf: PartitionsOf, topics: string[]): Promise<Map<string, PartitionOffsets[]>> {
+    const request = (fromBeginning: boolean) => topics.map((topic) => ({ topic, fromBeginning, partitions: partitionsOf(topic) }));
+    const high = await cluster.fetchTopicsOffset(request(false));
+    const low = await cluster.fetchTopicsOffset(request(true));
+    const out = new Map<string, PartitionOffsets[]>();
+    for (const { topic, partitions } of high) {
+      const lows = low.find((l) => l.topic === topic)?.partitions ?? [];
+      out.set(topic, partitions
+        .map((h) => ({ partition: h.partition, high: Number(h.offset), low: Number(lows.find((l) => l.partition === h.partition)?.offset ?? 0) }))
+        .sort((a, b) => a.partition - b.partition));
+    }
+    return out;
+  }
 
   /** Messages with offsets in [from, high) of one partition, in order (control records left out). */
   async function readRangeWith(cluster: InternalCluster, topic: string, partition: number, from: number, high: number): Promise<IncomingMessage[]> {
@@ -489,16 +505,8 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       const out = new Map<string, PartitionOffsets[]>(topics.map((t) => [t, []]));
       const present = await existing(topics);
       if (present.length === 0) return out;
-      await readOffsets(present, async (cluster, partitionsOf) => {
-        const request = (fromBeginning: boolean) => present.map((topic) => ({ topic, fromBeginning, partitions: partitionsOf(topic) }));
-        const [high, low] = await Promise.all([cluster.fetchTopicsOffset(request(false)), cluster.fetchTopicsOffset(request(true))]);
-        for (const { topic, partitions } of high) {
-          const lows = low.find((l) => l.topic === topic)?.partitions ?? [];
-          out.set(topic, partitions
-            .map((h) => ({ partition: h.partition, high: Number(h.offset), low: Number(lows.find((l) => l.partition === h.partition)?.offset ?? 0) }))
-            .sort((a, b) => a.partition - b.partition));
-        }
-      });
+      const read = await readTopics(offsetsReader, present, (cluster, partitionsOf) => watermarks(cluster, partitionsOf, present));
+      for (const [topic, offsets] of read) out.set(topic, offsets);
       return out;
     },
 
@@ -506,9 +514,11 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     readLast: (topic: string, partition: number): Promise<IncomingMessage | null> => bus.readLastWhere(topic, partition, () => true),
 
     async readLastWhere(topic: string, partition: number, match: (m: IncomingMessage) => boolean): Promise<IncomingMessage | null> {
-      const range = (await bus.topicOffsets(topic)).find((o) => o.partition === partition);
-      if (!range || range.high <= range.low) return null;
-      return reader.use(async (cluster) => {
+      if (!(await topicExists(topic))) return null;
+      // Its own watermarks on its own connection: a restore never waits behind the monitor's reads.
+      return readTopics(reader, [topic], async (cluster, partitionsOf) => {
+        const range = (await watermarks(cluster, partitionsOf, [topic])).get(topic)?.find((o) => o.partition === partition);
+        if (!range || range.high <= range.low) return null;
         let window = 64;
         for (let high = range.high; high > range.low;) {
           const from = Math.max(range.low, high - window);
@@ -530,7 +540,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       const out = new Map<string, TopicPartitionOffset[]>(topics.map((t) => [t, []]));
       const present = await existing(topics);
       if (present.length === 0) return out;
-      await readOffsets(present, async (cluster, partitionsOf) => {
+      await readTopics(offsetsReader, present, async (cluster, partitionsOf) => {
         const coordinator = await cluster.findGroupCoordinator({ groupId });
         const { responses } = await coordinator.offsetFetch({ groupId, topics: present.map((topic) => ({ topic, partitions: partitionsOf(topic) })) });
         for (const { topic, partitions } of responses) {
