@@ -184,22 +184,27 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   };
 
   /**
-   * Every admin call goes through here. kafkajs reconnects on demand: a call in flight when close()
-   * disconnected the admin opens a new broker connection that nothing would close (seen: a lag
-   * sample during close() kept a finished run's process alive). The last call to finish after
-   * close() disconnects again.
+   * Runs calls on one kafkajs client (the admin, a cluster connection). kafkajs reconnects on demand:
+   * a call in flight when close() disconnected the client opens a new broker connection that nothing
+   * would close (seen: a lag sample during close() kept a finished run's process alive). The last
+   * call to finish after close() disconnects again.
    */
-  let adminUsers = 0;
-  const useAdmin = async <T>(fn: (admin: Admin) => Promise<T>): Promise<T> => {
-    const admin = await getAdmin();
-    adminUsers++;
-    try {
-      return await fn(admin);
-    } finally {
-      adminUsers--;
-      if (closed && adminUsers === 0) await admin.disconnect().catch(() => undefined);
-    }
-  };
+  function disconnectingAfterClose<C extends { disconnect(): Promise<void> }>(): <T>(client: C, fn: (client: C) => Promise<T>) => Promise<T> {
+    let users = 0;
+    return async (client, fn) => {
+      users++;
+      try {
+        return await fn(client);
+      } finally {
+        users--;
+        if (closed && users === 0) await client.disconnect().catch(() => undefined);
+      }
+    };
+  }
+
+  /** Every admin call goes through here. */
+  const onAdmin = disconnectingAfterClose<Admin>();
+  const useAdmin = async <T>(fn: (admin: Admin) => Promise<T>): Promise<T> => onAdmin(await getAdmin(), fn);
 
   /**
    * Topics seen to exist. Listing topics returns every topic on the broker (hundreds on a shared
@@ -228,8 +233,9 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     return present;
   };
 
-  // readLast needs a fetch without a consumer group, which kafkajs only has inside its cluster
-  // object: reached through the client's private factory (kafkajs 2.x, pinned).
+  // readLast needs a fetch without a consumer group, and the monitor offsets of many topics in one
+  // request, which kafkajs only has inside its cluster object: reached through the client's private
+  // factory (kafkajs 2.x, pinned).
   interface FetchedMessage { offset: string; key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp: string; isControlRecord?: boolean }
   interface InternalCluster {
     connect(): Promise<void>;
@@ -283,21 +289,11 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       }
       return clusterPromise;
     };
-    let users = 0;
+    const onCluster = disconnectingAfterClose<InternalCluster>();
     let queue: Promise<unknown> = Promise.resolve();
     return {
       use<T>(fn: (cluster: InternalCluster) => Promise<T>): Promise<T> {
-        const run = queue.then(async () => {
-          const cluster = await get();
-          users++;
-          try {
-            return await fn(cluster);
-          } finally {
-            users--;
-            // As useAdmin: a read in flight during close() may have reconnected.
-            if (closed && users === 0) await cluster.disconnect().catch(() => undefined);
-          }
-        });
+        const run = queue.then(async () => onCluster(await get(), fn));
         queue = run.catch(() => undefined);
         return run;
       },
