@@ -4,7 +4,13 @@
  *       process and the broker spent per raw event;
  *   (2) latency from publish to database commit, p50/p99, with the engine paced at 5,000 raw events/s;
  *   (3) in the same run, the broker's own ceiling from Kafka's ProducerPerformance (300-byte records,
- *       acks=all) and our publisher's produce rate of 300-byte records as a ratio of it.
+ *       acks=all) and our publisher's produce rate of 300-byte records as a ratio of it;
+ *   (4) the floor under (1): the CPU a raw event costs at the least on this path. The pipeline
+ *       produces every raw event at least twice (the raw event, its clean copy) and consumes it at
+ *       least twice (the processor, the sink), so it costs at least twice what producing and
+ *       consuming one 300-byte message costs storesim and the broker (measured on (3)'s messages),
+ *       with the engine, the processor and the database free. This machine's cores over that floor
+ *       bound (1) from above.
  * Env: KAFKA_BROKERS (127.0.0.1:9092), DATABASE_URL (postgres://postgres@127.0.0.1:5432/storesim_bench,
  *      created when missing: the benchmark keeps out of databases tests use), BENCH_EVENTS (100000),
  *      BENCH_PERF_RECORDS (1000000).
@@ -79,6 +85,7 @@ await producer.connect();
 const pub = createPublisher({ producer });
 const value = Buffer.alloc(300, 'x');
 const N = 300_000;
+const produceBroker0 = brokerCpuS();
 const c0 = process.cpuUsage();
 const p0 = performance.now();
 for (let i = 0; i < N; i++) {
@@ -90,9 +97,32 @@ for (let i = 0; i < N; i++) {
 await pub.flush();
 const ours = N / ((performance.now() - p0) / 1000);
 const cpu = process.cpuUsage(c0);
+const produceBrokerS = brokerCpuS() - produceBroker0;
 await producer.disconnect();
+
+// (4) the same messages consumed through the bus, as the processor and the sink consume
+const consumer = bus.createConsumer({ groupId: `storesim-bench-${tag}`, topics: [`${perfTopic}-ours`], fromBeginning: true });
+let consumed = 0;
+let allConsumed!: () => void;
+const whenAllConsumed = new Promise<void>((resolve) => { allConsumed = resolve; });
+const consumeBroker0 = brokerCpuS();
+const cc0 = process.cpuUsage();
+await consumer.start(async (batch) => {
+  consumed += batch.messages.length;
+  if (consumed >= N) allConsumed();
+});
+await whenAllConsumed;
+const ccpu = process.cpuUsage(cc0);
+const consumeBrokerS = brokerCpuS() - consumeBroker0;
+await consumer.stop();
 await bus.close();
 console.log(`(3) ProducerPerformance ${fmt(ceiling)} records/s (300 B, acks=all, no key or headers); storesim publisher ${fmt(ours)} msgs/s` +
   ` (300 B + key + 3 headers, acks=-1, ${fmt((cpu.user + cpu.system) / N)} µs CPU per message) = ${(ours / ceiling).toFixed(2)} of the broker's ceiling`);
+const produceUs = (cpu.user + cpu.system) / N;
+const consumeUs = (ccpu.user + ccpu.system) / N;
+const brokerUs = ((produceBrokerS + consumeBrokerS) * 1e6) / N;
+const floorUs = 2 * (produceUs + consumeUs + brokerUs);
+console.log(`(4) floor per raw event: 2 × (produce ${fmt(produceUs)} µs + consume ${fmt(consumeUs)} µs in storesim + ${perEventUs(produceBrokerS + consumeBrokerS, N)} in the broker)` +
+  ` = ${fmt(floorUs)} µs of CPU, engine, processor and database left out: at most ${fmt((cpus().length * 1e6) / floorUs)} raw events/s on these ${cpus().length} cores`);
 console.log(`goals: 50,000 raw events/s end to end: ${e2e.summary.events_per_sec >= 50_000 ? 'met' : 'not met'}; p99 ≤ 50 ms at 5,000 events/s: ${(paced.summary.latency_ms.p99 ?? Infinity) <= 50 ? 'met' : 'not met'}` +
   ` (bench took ${Math.round((performance.now() - t0) / 1000)} s)`);
