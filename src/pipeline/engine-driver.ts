@@ -103,7 +103,6 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
   const downstreamLag = (): number => (opts.downstreamHandled ? published - opts.downstreamHandled() : 0);
   const runId = settings.run_id;
   const hash = createHash('sha256');
-  let hashBuf = '';
   let warp = opts.warp;
   let anchorWall = now();
   let anchorSim = engine.nowMs;
@@ -175,7 +174,10 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
     // character makes V8 flatten it into one string now, while its pieces are fresh, instead of in the
     // processor after it has waited in the bus (and been copied by the young-generation GC).
     m.value.charCodeAt(0);
-    hashBuf += m.value + '\n';
+    // One update per message: ~0.35 µs, against ~2 µs a message for concatenating a chunk's messages
+    // and hashing the (then flattened) whole, measured.
+    hash.update(m.value);
+    hash.update('\n');
     const partition = partitionFor(m.key, partitions);
     if (!caughtUp[m.topic][partition]) {
       if (m.seq >= lastSeq[m.topic][partition]!) caughtUp[m.topic][partition] = true;
@@ -258,14 +260,12 @@ export function createEngineDriver(opts: EngineDriverOptions): EngineDriver {
         if (publisher.backlog >= maxBacklog || downstreamLag() >= maxLag) break;
       }
       flushMarks();
-      if (hashBuf.length > 0) { hash.update(hashBuf); hashBuf = ''; }
       if (publisher.backlog >= maxBacklog) await publisher.waitForRoom();
       // The local processor is far behind: let it catch up before making more.
       for (let i = 0; i < 2_000 && downstreamLag() >= maxLag && !stopRequested; i++) await new Promise((r) => setTimeout(r, 2));
       // Yield to the event loop between chunks; when the engine is ahead of the clock, wait a tick.
       await new Promise<void>((r) => (progressed ? setImmediate(r) : setTimeout(r, 5)));
     }
-    if (hashBuf.length > 0) { hash.update(hashBuf); hashBuf = ''; }
     flushMarks();
     // A partition the regenerated stream never passed (a stop during catch-up) still gets its end marker.
     for (const topic of rawTopics) caughtUp[topic].fill(true);
