@@ -111,7 +111,11 @@ await consumer.start(async (batch) => {
   consumed += batch.messages.length;
   if (consumed >= N) allConsumed();
 });
-await whenAllConsumed;
+let consumeTimer: NodeJS.Timeout | undefined;
+await Promise.race([whenAllConsumed, new Promise((_, reject) => {
+  consumeTimer = setTimeout(() => reject(new Error(`(4) consumed ${consumed} of ${N} messages in 120 s`)), 120_000);
+})]);
+clearTimeout(consumeTimer);
 const ccpu = process.cpuUsage(cc0);
 const consumeBrokerS = brokerCpuS() - consumeBroker0;
 await consumer.stop();
