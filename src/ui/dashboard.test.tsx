@@ -166,12 +166,13 @@ describe('Dashboard', () => {
     }
   });
 
-  it('? opens the help overlay listing every key; esc closes it', async () => {
+  it('? opens the help overlay listing every key and what the topic rates count; esc closes it', async () => {
     const v = mount(createDashboardStore(demoState(CORNER, { nowMs: 0 })), 80, 24);
     await waitFor(() => v.frame().includes('q quit'));
     v.stdin.write('?');
     await waitFor(() => v.frame().includes('─ Help'));
     for (const key of ['+ / -', '[ / ]', 'space', 'f ', '1-7', 'a-e, g', '?', 'esc', 'q ', 'ctrl-c']) expect(v.frame()).toContain(key);
+    expect(v.frame()).toContain('raw topic rates include markers');
     expectFits(v.frame(), 80, 24);
     v.stdin.write('\u001b');
     await waitFor(() => !v.frame().includes('─ Help') && v.frame().includes('─ KPIs'));

@@ -1,4 +1,4 @@
-/** `?`: every key and what it does, and how to read the floor. */
+/** `?`: every key and what it does, how to read the floor, and what the Topics rates count. */
 import { Text } from 'ink';
 import { cell } from './format.js';
 import { KEY_HELP } from './keymap.js';
@@ -22,6 +22,7 @@ export function HelpOverlay({ width, height }: HelpOverlayProps) {
       <Line>
         <Text color="cyan">1</Text> lane 1 <Text color="cyan">1:</Text><Text color="magenta" bold>3</Text> 3 queued at lane 1
       </Line>
+      <Line dim>raw topic rates include markers</Line>
     </Panel>
   );
 }
