@@ -5,7 +5,7 @@
  *   copy:   COPY … FROM STDIN (text format) into a temporary table per target table, then
  *           INSERT … SELECT FROM it ON CONFLICT DO NOTHING (same facts, same totals upsert).
  * Batches are the sink's (synthetic, src/db/synthetic.ts: staging_events, rejected_events,
- * transactions, transaction_items, visits and their fact rows), 2 000 rows each, one transaction
+ * transactions, their lines in fact_sales, visits with their fact columns), 2 000 rows each, one transaction
  * each. Every round writes a fresh run (no conflicts), then the same batches again (all conflicts:
  * a redelivery). Prints rows/s of both and the ratio.
  * Env: DATABASE_URL (postgres://postgres@127.0.0.1:5432/storesim_bench, created when missing),
@@ -62,10 +62,8 @@ const T = {
   staging: { table: 'staging_events', cols: ['run_id', 'event_id', 'seq', 'topic', 'event_type', 'customer_id', 'visit_id', 'event_time', 'payload'] },
   rejected: { table: 'rejected_events', cols: ['run_id', 'seq', 'code', 'reason', 'source_topic', 'source_partition', 'source_offset', 'key', 'value', 'headers', 'rejected_at'] },
   transactions: { table: 'transactions', cols: ['run_id', 'transaction_id', 'visit_id', 'customer_id', 'store_id', 'lane', 'payment_method', 'transaction_time', 'subtotal_cents', 'discount_cents', 'total_cents'] },
-  items: { table: 'transaction_items', cols: ['run_id', 'transaction_id', 'line_no', 'item_id', 'quantity', 'unit_price_cents', 'discount_rate', 'discount_cents', 'total_cents'] },
-  visits: { table: 'visits', cols: ['run_id', 'visit_id', 'record_id', 'customer_id', 'store_id', 'status', 'entry_time', 'exit_time', 'lane', 'queue_joined_at', 'service_started_at', 'payment_method', 'transaction_id', 'lines', 'items', 'stale'] },
+  visits: { table: 'visits', cols: ['run_id', 'visit_id', 'record_id', 'customer_id', 'store_id', 'status', 'entry_time', 'exit_time', 'lane', 'queue_joined_at', 'service_started_at', 'payment_method', 'transaction_id', 'lines', 'items', 'stale', 'date_key', 'entry_hour', 'dwell_ms', 'cart_value_cents', 'queue_wait_ms'], returning: 'run_id, visit_id' },
   sales: { table: 'fact_sales', cols: ['run_id', 'transaction_id', 'line_no', 'date_key', 'sold_at', 'sale_hour', 'item_id', 'customer_id', 'store_id', 'lane', 'payment_method', 'quantity', 'unit_price_cents', 'discount_rate', 'discount_cents', 'total_cents'], returning: 'run_id, transaction_id, line_no' },
-  factVisits: { table: 'fact_visits', cols: ['run_id', 'visit_id', 'customer_id', 'store_id', 'date_key', 'entry_at', 'entry_hour', 'exit_at', 'dwell_ms', 'items', 'cart_value_cents', 'status', 'lane', 'payment_method', 'queue_joined_at', 'service_started_at', 'queue_wait_ms', 'transaction_id'], returning: 'run_id, visit_id' },
 } satisfies Record<string, Target>;
 
 /**
@@ -99,12 +97,8 @@ async function copyWriteBatch(b: SinkBatch): Promise<void> {
       accepted.set(b.staging[0]!.run_id, r.rowCount ?? 0);
     }
     if (b.rejected.length > 0) await copyInsert(c, T.rejected, b.rejected as unknown as Record<string, unknown>[]);
-    if (b.transactions.length > 0) {
-      await copyInsert(c, T.transactions, b.transactions as unknown as Record<string, unknown>[]);
-      const items = b.transactions.flatMap((t) => t.items.map((i) => ({ ...i, run_id: t.run_id, transaction_id: t.transaction_id })));
-      await copyInsert(c, T.items, items);
-    }
-    if (b.visits.length > 0) await copyInsert(c, T.visits, b.visits as unknown as Record<string, unknown>[]);
+    if (b.transactions.length > 0) await copyInsert(c, T.transactions, b.transactions as unknown as Record<string, unknown>[]);
+    // As the sink writes since migration 4: each line once, in fact_sales; each visit with its fact columns.
     const facts = factsOf(b.transactions, b.visits, (id) => prices.get(id));
     let sales = facts.sales;
     let visits = facts.visits;
@@ -115,8 +109,9 @@ async function copyWriteBatch(b: SinkBatch): Promise<void> {
         sales = sales.filter((f) => keys.has(`${f.transaction_id}\u0000${f.line_no}`));
       }
     }
-    if (visits.length > 0) {
-      const r = await copyInsert(c, T.factVisits, visits as unknown as Record<string, unknown>[]);
+    if (b.visits.length > 0) {
+      const rows = b.visits.map((v, i) => ({ ...v, ...facts.visits[i]!, entry_time: v.entry_time }));
+      const r = await copyInsert(c, T.visits, rows as unknown as Record<string, unknown>[]);
       if (r.rows.length < visits.length) {
         const keys = new Set(r.rows.map((x: Record<string, unknown>) => String(x.visit_id)));
         visits = visits.filter((f) => keys.has(f.visit_id));

@@ -107,8 +107,8 @@ describe('storesim run, offline (in-process bus, SQLite), every data fault on', 
         expect: { duplicated: 1 },
       },
       {
-        name: "a transaction item's total_cents altered",
-        sql: [`UPDATE transaction_items SET total_cents = total_cents + 1
+        name: "a transaction line's total_cents altered (fact_sales, the one stored copy; transaction_items is its view)",
+        sql: [`UPDATE fact_sales SET total_cents = total_cents + 1
                WHERE run_id = $run AND (transaction_id, line_no) = (SELECT transaction_id, line_no FROM transaction_items WHERE run_id = $run ORDER BY transaction_id LIMIT 1)`],
         expect: { mismatched: 1 },
       },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DatabaseError } from './errors.js';
-import { MIGRATIONS, STORESIM_TABLES } from './migrations.js';
+import { MIGRATIONS, STORESIM_TABLES, STORESIM_VIEWS } from './migrations.js';
 import { rejectedRow } from './rows.js';
 import { openTestDatabase } from './testing.js';
 import type { TestDatabase } from './testing.js';
@@ -83,13 +83,15 @@ describe.each(['sqlite', 'postgres'] as const)('%s database', (dialect) => {
     // When migrate runs twice more
     await t.db.migrate();
     await t.db.migrate();
-    // Then each version is recorded once and the tables are exactly STORESIM_TABLES
+    // Then each version is recorded once, the tables are exactly STORESIM_TABLES and the views STORESIM_VIEWS
     const versions = await t.query('SELECT version FROM schema_migrations ORDER BY version');
     expect(versions.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
-    const tables = dialect === 'sqlite'
-      ? await t.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
-      : await t.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = '${t.location}'`);
-    expect(tables.map((r) => String(r.name)).sort()).toEqual([...STORESIM_TABLES].sort());
+    const names = async (kind: 'table' | 'view') => (dialect === 'sqlite'
+      ? await t.query(`SELECT name FROM sqlite_master WHERE type = '${kind}' AND name NOT LIKE 'sqlite_%'`)
+      : await t.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = '${t.location}'
+          AND table_type = '${kind === 'table' ? 'BASE TABLE' : 'VIEW'}'`)).map((r) => String(r.name)).sort();
+    expect(await names('table')).toEqual([...STORESIM_TABLES].sort());
+    expect(await names('view')).toEqual([...STORESIM_VIEWS].sort());
     expect(t.db.dialect).toBe(dialect);
   });
 

@@ -1,16 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadFixtures } from '../cli/load-fixtures.js';
 import { num } from './decode.js';
 import { readIso } from './iso.js';
-import { MIGRATIONS, SCHEMA_MIGRATIONS_POSTGRES, SCHEMA_MIGRATIONS_SQLITE } from './migrations.js';
 import { openDatabase } from './open.js';
 import { syntheticBatches } from './synthetic.js';
-import { TEST_PG_URL, dropSchema } from './testing.js';
+import { TEST_PG_URL, dropSchema, postgresAtVersion, sqliteAtVersion } from './testing.js';
 import type { Database } from './types.js';
 import { factsOf } from './warehouse.js';
 import type { FactSalesRow } from './warehouse.js';
@@ -50,15 +47,10 @@ describe('migration 3: fact_sales keyed by time', () => {
     const dir = mkdtempSync(join(tmpdir(), 'storesim-m3-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'v2.db');
-    const raw = new BetterSqlite3(path);
-    raw.exec(SCHEMA_MIGRATIONS_SQLITE);
-    for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-      raw.exec(m.sqlite);
-      raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
-    }
-    const ins = raw.prepare(`INSERT INTO fact_sales (${COLS.join(', ')}) VALUES (${COLS.map(() => '?').join(', ')})`);
-    raw.transaction(() => { for (const f of sales) ins.run(...COLS.map((c) => f[c])); })();
-    raw.close();
+    sqliteAtVersion(path, 2, (raw) => {
+      const ins = raw.prepare(`INSERT INTO fact_sales (${COLS.join(', ')}) VALUES (${COLS.map(() => '?').join(', ')})`);
+      for (const f of sales) ins.run(...COLS.map((c) => f[c]));
+    });
 
     const db = await openDatabase({ sqlitePath: path }, { fixtures });
     try {
@@ -77,22 +69,11 @@ describe('migration 3: fact_sales keyed by time', () => {
   it('postgres: a version-2 schema keeps its fact lines, under the new key', async () => {
     const schema = `m3_${process.pid}_${Date.now().toString(36)}`;
     cleanups.push(() => dropSchema(schema));
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    try {
-      await c.query(`CREATE SCHEMA "${schema}"`);
-      await c.query(`SET search_path TO "${schema}"`);
-      await c.query(SCHEMA_MIGRATIONS_POSTGRES);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
-        await c.query(m.postgres);
-        await c.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-      }
+    await postgresAtVersion(schema, 2, async (c) => {
       for (const f of sales) {
         await c.query(`INSERT INTO fact_sales (${COLS.join(', ')}) VALUES (${COLS.map((_, i) => `$${i + 1}`).join(', ')})`, COLS.map((k) => f[k]));
       }
-    } finally {
-      await c.end();
-    }
+    });
 
     const db = await openDatabase({ url: TEST_PG_URL }, { fixtures, schema });
     try {

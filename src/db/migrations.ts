@@ -15,16 +15,14 @@ export interface Migration {
   postgres: string;
 }
 
-/** Every table a migration creates, so `reset` can drop them all (a test keeps this list honest). */
+/** Every table the migrations leave, so `reset` can drop them all (a test keeps this list honest). */
 export const STORESIM_TABLES = [
   'report_totals',
   'fact_sales',
-  'fact_visits',
   'dim_date',
   'dim_product',
   'dim_customer',
   'dim_store',
-  'transaction_items',
   'transactions',
   'visits',
   'rejected_events',
@@ -32,6 +30,12 @@ export const STORESIM_TABLES = [
   'runs',
   'schema_migrations',
 ] as const;
+
+/**
+ * Every view the migrations leave (migration 4): `transaction_items` over `fact_sales`, `fact_visits`
+ * over `visits`. Tables in migrations 1–3, so `reset` looks each name up before dropping it.
+ */
+export const STORESIM_VIEWS = ['transaction_items', 'fact_visits'] as const;
 
 const v1Sqlite = `
 CREATE TABLE runs (
@@ -460,10 +464,75 @@ ALTER TABLE fact_sales DROP CONSTRAINT fact_sales_pkey;
 ALTER TABLE fact_sales ADD CONSTRAINT fact_sales_pkey PRIMARY KEY (run_id, sold_at, transaction_id, line_no);
 `;
 
+
+// The two views, the same text in both dialects; their columns are the tables' they replace, in order.
+const V4_VIEWS = `
+CREATE VIEW transaction_items AS
+SELECT run_id, transaction_id, line_no, item_id, quantity, unit_price_cents, discount_rate, discount_cents, total_cents FROM fact_sales;
+CREATE VIEW fact_visits AS
+SELECT run_id, visit_id, customer_id, store_id, date_key, entry_time AS entry_at, entry_hour, exit_time AS exit_at, dwell_ms, items,
+  cart_value_cents, status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id
+FROM visits WHERE date_key IS NOT NULL;
+`;
+
+// Migration 4 (issue #8, docs/warehouse.md "One stored copy"): the warehouse stops storing a second
+// copy of every sale line and visit. The sink wrote each line twice (transaction_items and
+// fact_sales) and each visit twice (visits and fact_visits), and in SQLite a row costs about the
+// same wherever it goes, so the facts cost the sink ~20-30 % however they were laid out (measured).
+// Now:
+// - fact_sales is the one stored sale line, written by the sink whether or not the warehouse is
+//   loaded (its extra columns are the transaction's, so they cost little), keyed by time (migration
+//   3); transaction_items is a view of its operational columns.
+// - visits carries the visit fact's derived columns (date_key, entry_hour, dwell_ms,
+//   cart_value_cents, queue_wait_ms), NULL until the warehouse loads them (the sink, or
+//   `warehouse rebuild`); fact_visits is a view of the visits whose facts are loaded.
+// Existing rows: lines only in transaction_items (runs written without the warehouse) move into
+// fact_sales; fact_visits' derived columns move onto their visits.
+const v4Sqlite = `
+ALTER TABLE visits ADD COLUMN date_key INTEGER;
+ALTER TABLE visits ADD COLUMN entry_hour INTEGER;
+ALTER TABLE visits ADD COLUMN dwell_ms INTEGER;
+ALTER TABLE visits ADD COLUMN cart_value_cents INTEGER;
+ALTER TABLE visits ADD COLUMN queue_wait_ms INTEGER;
+UPDATE visits SET date_key = f.date_key, entry_hour = f.entry_hour, dwell_ms = f.dwell_ms, cart_value_cents = f.cart_value_cents,
+  queue_wait_ms = f.queue_wait_ms
+FROM fact_visits f WHERE f.run_id = visits.run_id AND f.visit_id = visits.visit_id;
+INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id, lane, payment_method,
+  quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
+SELECT i.run_id, i.transaction_id, i.line_no,
+  CAST(substr(t.transaction_time, 1, 4) || substr(t.transaction_time, 6, 2) || substr(t.transaction_time, 9, 2) AS INTEGER),
+  t.transaction_time, CAST(substr(t.transaction_time, 12, 2) AS INTEGER), i.item_id, t.customer_id, t.store_id, t.lane, t.payment_method,
+  i.quantity, i.unit_price_cents, i.discount_rate, i.discount_cents, i.total_cents
+FROM transaction_items i JOIN transactions t ON t.run_id = i.run_id AND t.transaction_id = i.transaction_id
+WHERE true ON CONFLICT DO NOTHING;
+DROP TABLE transaction_items;
+DROP TABLE fact_visits;
+${V4_VIEWS}
+`;
+
+const v4Postgres = `
+ALTER TABLE visits ADD COLUMN date_key integer, ADD COLUMN entry_hour smallint, ADD COLUMN dwell_ms bigint,
+  ADD COLUMN cart_value_cents bigint, ADD COLUMN queue_wait_ms bigint;
+UPDATE visits v SET date_key = f.date_key, entry_hour = f.entry_hour, dwell_ms = f.dwell_ms, cart_value_cents = f.cart_value_cents,
+  queue_wait_ms = f.queue_wait_ms
+FROM fact_visits f WHERE f.run_id = v.run_id AND f.visit_id = v.visit_id;
+INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id, lane, payment_method,
+  quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
+SELECT i.run_id, i.transaction_id, i.line_no, to_char(t.transaction_time AT TIME ZONE 'UTC', 'YYYYMMDD')::integer, t.transaction_time,
+  extract(hour FROM t.transaction_time AT TIME ZONE 'UTC')::smallint, i.item_id, t.customer_id, t.store_id, t.lane, t.payment_method,
+  i.quantity, i.unit_price_cents, i.discount_rate, i.discount_cents, i.total_cents
+FROM transaction_items i JOIN transactions t ON t.run_id = i.run_id AND t.transaction_id = i.transaction_id
+ON CONFLICT DO NOTHING;
+DROP TABLE transaction_items;
+DROP TABLE fact_visits;
+${V4_VIEWS}
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'operational tables', sqlite: v1Sqlite, postgres: v1Postgres },
   { version: 2, name: 'star schema', sqlite: v2Sqlite, postgres: v2Postgres },
   { version: 3, name: 'fact_sales keyed by time', sqlite: v3Sqlite, postgres: v3Postgres },
+  { version: 4, name: 'one stored copy of each sale line and visit', sqlite: v4Sqlite, postgres: v4Postgres },
 ];
 
 export const SCHEMA_MIGRATIONS_SQLITE = `

@@ -10,13 +10,13 @@ import type pg from 'pg';
 import { assembleCounts, assembleTransactions, num, runFromRecord } from './decode.js';
 import { DatabaseError, classifyPgRuntimeError } from './errors.js';
 import { isoUtc, isoUtcOrNull } from './iso.js';
-import { MIGRATIONS, SCHEMA_MIGRATIONS_POSTGRES, STORESIM_TABLES, pendingMigrations } from './migrations.js';
+import { MIGRATIONS, SCHEMA_MIGRATIONS_POSTGRES, STORESIM_TABLES, STORESIM_VIEWS, pendingMigrations } from './migrations.js';
 import { runPatchColumns } from './run-columns.js';
 import { RUNS_WITH_ROWS_SQL, rebuildRun } from './rebuild.js';
 import { RUN_TABLES } from './types.js';
 import type { Database, RunContents, RunCounts, RunRow, RunTable, SinkBatch, WarehouseCounts } from './types.js';
-import { dimDateRow, dimensionRows, factsOf, totalsOf } from './warehouse.js';
-import type { Facts } from './warehouse.js';
+import { dimDateRow, dimensionRows, factSalesRows, factVisitRow, totalsOf } from './warehouse.js';
+import type { FactSalesRow, FactVisitRow, Facts, ReportTotalRow } from './warehouse.js';
 import type { VisitStatus } from '../engine/types.js';
 
 type Rec = Record<string, unknown>;
@@ -39,30 +39,33 @@ const INSERT_TRANSACTIONS = `INSERT INTO transactions (run_id, transaction_id, v
     $9::bigint[], $10::bigint[], $11::bigint[])
   ON CONFLICT DO NOTHING`;
 
-const INSERT_ITEMS = `INSERT INTO transaction_items (run_id, transaction_id, line_no, item_id, quantity, unit_price_cents, discount_rate,
-    discount_cents, total_cents)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::integer[], $6::bigint[], $7::double precision[],
-    $8::bigint[], $9::bigint[])
-  ON CONFLICT DO NOTHING`;
-
+// A visit with its fact columns (NULL while the warehouse is not loaded; migration 4).
 const INSERT_VISITS = `INSERT INTO visits (run_id, visit_id, record_id, customer_id, store_id, status, entry_time, exit_time, lane, queue_joined_at,
-    service_started_at, payment_method, transaction_id, lines, items, stale)
+    service_started_at, payment_method, transaction_id, lines, items, stale, date_key, entry_hour, dwell_ms, cart_value_cents, queue_wait_ms)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],
-    $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::json[], $15::integer[], $16::boolean[])
+    $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::json[], $15::integer[], $16::boolean[],
+    $17::integer[], $18::smallint[], $19::bigint[], $20::bigint[], $21::bigint[])
   ON CONFLICT DO NOTHING`;
 
-const INSERT_FACT_SALES = `INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id,
+// The one stored copy of a sale line (transaction_items is a view of it; migration 4).
+const INSERT_LINES = `INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id,
     lane, payment_method, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
   SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::timestamptz[], $6::smallint[], $7::text[], $8::text[], $9::text[],
     $10::integer[], $11::text[], $12::integer[], $13::bigint[], $14::double precision[], $15::bigint[], $16::bigint[])
-  ON CONFLICT DO NOTHING RETURNING run_id, transaction_id, line_no`;
+  ON CONFLICT DO NOTHING`;
 
-const INSERT_FACT_VISITS = `INSERT INTO fact_visits (run_id, visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items,
-    cart_value_cents, status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[], $7::smallint[], $8::timestamptz[],
-    $9::bigint[], $10::integer[], $11::bigint[], $12::text[], $13::integer[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::bigint[],
-    $18::text[])
-  ON CONFLICT DO NOTHING RETURNING run_id, visit_id`;
+// The batch path's writes: facts' derived columns onto the rows they belong to.
+const UPDATE_LINES = `UPDATE fact_sales f SET date_key = u.date_key, sale_hour = u.sale_hour, customer_id = u.customer_id, store_id = u.store_id,
+    lane = u.lane, payment_method = u.payment_method
+  FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::integer[], $5::integer[], $6::smallint[], $7::text[], $8::text[], $9::integer[],
+    $10::text[]) AS u (run_id, sold_at, transaction_id, line_no, date_key, sale_hour, customer_id, store_id, lane, payment_method)
+  WHERE f.run_id = u.run_id AND f.sold_at = u.sold_at AND f.transaction_id = u.transaction_id AND f.line_no = u.line_no`;
+
+const UPDATE_VISITS = `UPDATE visits v SET date_key = u.date_key, entry_hour = u.entry_hour, dwell_ms = u.dwell_ms, cart_value_cents = u.cart_value_cents,
+    queue_wait_ms = u.queue_wait_ms
+  FROM unnest($1::text[], $2::text[], $3::integer[], $4::smallint[], $5::bigint[], $6::bigint[], $7::bigint[])
+    AS u (run_id, visit_id, date_key, entry_hour, dwell_ms, cart_value_cents, queue_wait_ms)
+  WHERE v.run_id = u.run_id AND v.visit_id = u.visit_id`;
 
 const UPSERT_TOTALS = `INSERT INTO report_totals AS t (run_id, dimension, member, n, units, value)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
@@ -77,6 +80,13 @@ const INSERT_DIM_DATE = `INSERT INTO dim_date (date_key, date, iso_week, iso_wee
 export function numberPlaceholders(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** The rows an INSERT … RETURNING reported as inserted: all of them, unless some conflicted. */
+function onlyReturned<T>(rows: T[], returned: Rec[], key: (r: T) => string, returnedKey: (r: Rec) => string): T[] {
+  if (returned.length === rows.length) return rows;
+  const keys = new Set(returned.map(returnedKey));
+  return rows.filter((r) => keys.has(key(r)));
 }
 
 /** Column arrays for UNNEST: one array per column, rows in order. */
@@ -194,42 +204,34 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
     return prices;
   }
 
-  /** Inserts facts, then adds what was new (and `accepted` new staging rows) to report_totals. */
-  async function insertFacts(c: pg.PoolClient, facts: Facts, accepted?: Map<string, number>): Promise<void> {
-    const days = [...facts.dateKeys].filter((k) => !knownDays.has(k)).map(dimDateRow);
-    if (days.length > 0) {
-      await c.query(INSERT_DIM_DATE, columns(days, [
-        (d) => d.date_key, (d) => d.date, (d) => d.iso_week, (d) => d.iso_weekday, (d) => d.weekday_name, (d) => d.day_of_month, (d) => d.month,
-        (d) => d.quarter, (d) => d.year, (d) => d.is_weekend,
-      ]));
-    }
-    let newSales = facts.sales;
-    let newVisits = facts.visits;
+  // The warehouse's share of a write (docs/warehouse.md): the dim_date days a batch touches, and
+  // report_totals, summed from the lines and visits whose rows were new (RETURNING says which), so a
+  // redelivered batch adds nothing. The lines and visits themselves are the operational rows.
+  async function addDays(c: pg.PoolClient, keys: Iterable<number>): Promise<void> {
+    const days = [...keys].filter((k) => !knownDays.has(k)).map(dimDateRow);
+    if (days.length === 0) return;
+    await c.query(INSERT_DIM_DATE, columns(days, [
+      (d) => d.date_key, (d) => d.date, (d) => d.iso_week, (d) => d.iso_weekday, (d) => d.weekday_name, (d) => d.day_of_month, (d) => d.month,
+      (d) => d.quarter, (d) => d.year, (d) => d.is_weekend,
+    ]));
+  }
+  async function addTotals(c: pg.PoolClient, totals: readonly ReportTotalRow[]): Promise<void> {
+    if (totals.length === 0) return;
+    await c.query(UPSERT_TOTALS, columns(totals, [(t) => t.run_id, (t) => t.dimension, (t) => t.member, (t) => t.n, (t) => t.units, (t) => t.value]));
+  }
+  /** The batch path: facts' derived columns onto their existing rows, and their days. */
+  async function updateFacts(c: pg.PoolClient, facts: Facts): Promise<void> {
+    await addDays(c, facts.dateKeys);
     if (facts.sales.length > 0) {
-      const inserted = await c.query(INSERT_FACT_SALES, columns(facts.sales, [
-        (f) => f.run_id, (f) => f.transaction_id, (f) => f.line_no, (f) => f.date_key, (f) => f.sold_at, (f) => f.sale_hour, (f) => f.item_id,
-        (f) => f.customer_id, (f) => f.store_id, (f) => f.lane, (f) => f.payment_method, (f) => f.quantity, (f) => f.unit_price_cents,
-        (f) => f.discount_rate, (f) => f.discount_cents, (f) => f.total_cents,
+      await c.query(UPDATE_LINES, columns(facts.sales, [
+        (f) => f.run_id, (f) => f.sold_at, (f) => f.transaction_id, (f) => f.line_no, (f) => f.date_key, (f) => f.sale_hour, (f) => f.customer_id,
+        (f) => f.store_id, (f) => f.lane, (f) => f.payment_method,
       ]));
-      if (inserted.rows.length < facts.sales.length) {
-        const keys = new Set((inserted.rows as Rec[]).map((r) => `${String(r.run_id)}\u0000${String(r.transaction_id)}\u0000${num(r.line_no)}`));
-        newSales = facts.sales.filter((f) => keys.has(`${f.run_id}\u0000${f.transaction_id}\u0000${f.line_no}`));
-      }
     }
     if (facts.visits.length > 0) {
-      const inserted = await c.query(INSERT_FACT_VISITS, columns(facts.visits, [
-        (f) => f.run_id, (f) => f.visit_id, (f) => f.customer_id, (f) => f.store_id, (f) => f.date_key, (f) => f.entry_at, (f) => f.entry_hour,
-        (f) => f.exit_at, (f) => f.dwell_ms, (f) => f.items, (f) => f.cart_value_cents, (f) => f.status, (f) => f.lane, (f) => f.payment_method,
-        (f) => f.queue_joined_at, (f) => f.service_started_at, (f) => f.queue_wait_ms, (f) => f.transaction_id,
+      await c.query(UPDATE_VISITS, columns(facts.visits, [
+        (f) => f.run_id, (f) => f.visit_id, (f) => f.date_key, (f) => f.entry_hour, (f) => f.dwell_ms, (f) => f.cart_value_cents, (f) => f.queue_wait_ms,
       ]));
-      if (inserted.rows.length < facts.visits.length) {
-        const keys = new Set((inserted.rows as Rec[]).map((r) => `${String(r.run_id)}\u0000${String(r.visit_id)}`));
-        newVisits = facts.visits.filter((f) => keys.has(`${f.run_id}\u0000${f.visit_id}`));
-      }
-    }
-    const totals = totalsOf(newSales, newVisits, accepted);
-    if (totals.length > 0) {
-      await c.query(UPSERT_TOTALS, columns(totals, [(t) => t.run_id, (t) => t.dimension, (t) => t.member, (t) => t.n, (t) => t.units, (t) => t.value]));
     }
   }
 
@@ -273,27 +275,43 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
             (t) => t.run_id, (t) => t.transaction_id, (t) => t.visit_id, (t) => t.customer_id, (t) => t.store_id, (t) => t.lane,
             (t) => t.payment_method, (t) => isoUtc(t.transaction_time), (t) => t.subtotal_cents, (t) => t.discount_cents, (t) => t.total_cents,
           ]));
-          const items = transactions.flatMap((t) => t.items.map((i) => ({ t, i })));
-          if (items.length > 0) {
-            await c.query(INSERT_ITEMS, columns(items, [
-              ({ t }) => t.run_id, ({ t }) => t.transaction_id, ({ i }) => i.line_no, ({ i }) => i.item_id, ({ i }) => i.quantity,
-              ({ i }) => i.unit_price_cents, ({ i }) => i.discount_rate, ({ i }) => i.discount_cents, ({ i }) => i.total_cents,
-            ]));
-          }
         }
-        if (visits.length > 0) {
-          await c.query(INSERT_VISITS, columns(visits, [
-            (v) => v.run_id, (v) => v.visit_id, (v) => v.record_id, (v) => v.customer_id, (v) => v.store_id, (v) => v.status,
-            (v) => isoUtc(v.entry_time), (v) => isoUtcOrNull(v.exit_time), (v) => v.lane, (v) => isoUtcOrNull(v.queue_joined_at),
-            (v) => isoUtcOrNull(v.service_started_at), (v) => v.payment_method, (v) => v.transaction_id, (v) => v.lines, (v) => v.items,
-            (v) => v.stale,
+        // A sale line is stored once, in fact_sales, with its transaction's columns, whether or not
+        // the warehouse is loaded (transaction_items is a view of it).
+        const lines = transactions.flatMap(factSalesRows);
+        let newLines: FactSalesRow[] = [];
+        if (lines.length > 0) {
+          const inserted = await c.query(warehouse ? `${INSERT_LINES} RETURNING run_id, transaction_id, line_no` : INSERT_LINES, columns(lines, [
+            (f) => f.run_id, (f) => f.transaction_id, (f) => f.line_no, (f) => f.date_key, (f) => f.sold_at, (f) => f.sale_hour, (f) => f.item_id,
+            (f) => f.customer_id, (f) => f.store_id, (f) => f.lane, (f) => f.payment_method, (f) => f.quantity, (f) => f.unit_price_cents,
+            (f) => f.discount_rate, (f) => f.discount_cents, (f) => f.total_cents,
           ]));
+          if (warehouse) newLines = onlyReturned(lines, inserted.rows as Rec[], (f) => `${f.run_id}\u0000${f.transaction_id}\u0000${f.line_no}`,
+            (r) => `${String(r.run_id)}\u0000${String(r.transaction_id)}\u0000${num(r.line_no)}`);
+        }
+        // A visit's fact columns go on its row when the warehouse is loaded, else stay NULL until a rebuild.
+        let newVisits: FactVisitRow[] = [];
+        if (visits.length > 0) {
+          const book = warehouse ? await pricesFor(c, visitItems(visits)) : null;
+          const facts = book ? visits.map((v) => factVisitRow(v, (id) => book.get(id))) : null;
+          const rows = visits.map((v, i) => ({ v, f: facts?.[i] }));
+          const inserted = await c.query(warehouse ? `${INSERT_VISITS} RETURNING run_id, visit_id` : INSERT_VISITS, columns(rows, [
+            ({ v }) => v.run_id, ({ v }) => v.visit_id, ({ v }) => v.record_id, ({ v }) => v.customer_id, ({ v }) => v.store_id, ({ v }) => v.status,
+            ({ v }) => isoUtc(v.entry_time), ({ v }) => isoUtcOrNull(v.exit_time), ({ v }) => v.lane, ({ v }) => isoUtcOrNull(v.queue_joined_at),
+            ({ v }) => isoUtcOrNull(v.service_started_at), ({ v }) => v.payment_method, ({ v }) => v.transaction_id, ({ v }) => v.lines, ({ v }) => v.items,
+            ({ v }) => v.stale, ({ f }) => f?.date_key ?? null, ({ f }) => f?.entry_hour ?? null, ({ f }) => f?.dwell_ms ?? null,
+            ({ f }) => f?.cart_value_cents ?? null, ({ f }) => f?.queue_wait_ms ?? null,
+          ]));
+          if (facts) newVisits = onlyReturned(facts, inserted.rows as Rec[], (f) => `${f.run_id}\u0000${f.visit_id}`,
+            (r) => `${String(r.run_id)}\u0000${String(r.visit_id)}`);
         }
         if (warehouse) {
-          const book = visits.length > 0 ? await pricesFor(c, visitItems(visits)) : new Map<string, number>();
-          const facts = factsOf(transactions, visits, (id) => book.get(id));
-          await insertFacts(c, facts, accepted);
-          days = facts.dateKeys;
+          const keys = new Set<number>();
+          for (const f of newLines) keys.add(f.date_key);
+          for (const f of newVisits) keys.add(f.date_key);
+          await addDays(c, keys);
+          await addTotals(c, totalsOf(newLines, newVisits, accepted));
+          days = keys;
         }
       });
       // Only after the commit: a rolled-back batch must not leave its days marked as written.
@@ -328,7 +346,8 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
           return rebuildRun({
             all: async (sql, params) => (await c.query(numberPlaceholders(sql), params)).rows as Rec[],
             run: async (sql, params) => { await c.query(numberPlaceholders(sql), params); },
-            insertFacts: async (facts, accepted) => { await insertFacts(c, facts, accepted); written.push(...facts.dateKeys); },
+            updateFacts: async (facts) => { await updateFacts(c, facts); written.push(...facts.dateKeys); },
+            addTotals: (rows) => addTotals(c, rows),
             listPrice: (item) => book.get(item),
             page: 20_000,
           }, id);
@@ -432,7 +451,14 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
 
     async reset() {
       await tx(async (c) => {
-        await c.query(`DROP TABLE IF EXISTS ${STORESIM_TABLES.join(', ')} CASCADE`);
+        // Tables (with CASCADE, their views), then any view left; before migration 4, transaction_items
+        // and fact_visits were tables.
+        const names: string[] = [...STORESIM_TABLES, ...STORESIM_VIEWS];
+        const { rows } = await c.query(`SELECT table_name AS name FROM information_schema.tables
+          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name = ANY($1::text[])`, [names]);
+        const tables = (rows as Rec[]).map((r) => String(r.name));
+        if (tables.length > 0) await c.query(`DROP TABLE IF EXISTS ${tables.join(', ')} CASCADE`);
+        await c.query(`DROP VIEW IF EXISTS ${STORESIM_VIEWS.join(', ')}`);
         await migrateOn(c);
       });
       prices = null;

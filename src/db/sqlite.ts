@@ -7,15 +7,15 @@ import BetterSqlite3 from 'better-sqlite3';
 import { assembleCounts, assembleTransactions, num, runFromRecord } from './decode.js';
 import { DatabaseError, classifySqliteRuntimeError } from './errors.js';
 import { isoUtc, isoUtcOrNull } from './iso.js';
-import { MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, STORESIM_TABLES, pendingMigrations } from './migrations.js';
+import { MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, STORESIM_TABLES, STORESIM_VIEWS, pendingMigrations } from './migrations.js';
 import { runPatchColumns } from './run-columns.js';
 import { RUNS_WITH_ROWS_SQL, rebuildRun } from './rebuild.js';
 import { RUN_TABLES } from './types.js';
 import type {
   CommandLogEntry, Database, RunContents, RunCounts, RunRow, RunTable, SinkBatch, WarehouseCounts,
 } from './types.js';
-import { dimDateRow, dimensionRows, factsOf, totalsOf } from './warehouse.js';
-import type { FactSalesRow, FactVisitRow, Facts } from './warehouse.js';
+import { dimDateRow, dimensionRows, factSalesRows, factVisitRow, totalsOf } from './warehouse.js';
+import type { FactSalesRow, FactVisitRow, Facts, ReportTotalRow } from './warehouse.js';
 import type { VisitStatus } from '../engine/types.js';
 
 type Rec = Record<string, unknown>;
@@ -95,16 +95,17 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
       transaction: db.prepare(`INSERT INTO transactions (run_id, transaction_id, visit_id, customer_id, store_id, lane, payment_method, transaction_time,
         subtotal_cents, discount_cents, total_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-      item: db.prepare(`INSERT INTO transaction_items (run_id, transaction_id, line_no, item_id, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
       visit: db.prepare(`INSERT INTO visits (run_id, visit_id, record_id, customer_id, store_id, status, entry_time, exit_time, lane, queue_joined_at,
-        service_started_at, payment_method, transaction_id, lines, items, stale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-      factSale: db.prepare(`INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id,
+        service_started_at, payment_method, transaction_id, lines, items, stale, date_key, entry_hour, dwell_ms, cart_value_cents, queue_wait_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      line: db.prepare(`INSERT INTO fact_sales (run_id, transaction_id, line_no, date_key, sold_at, sale_hour, item_id, customer_id, store_id,
         lane, payment_method, quantity, unit_price_cents, discount_rate, discount_cents, total_cents)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-      factVisit: db.prepare(`INSERT INTO fact_visits (run_id, visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items,
-        cart_value_cents, status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      // The batch path's writes: a fact's derived columns onto the row it belongs to.
+      updateLine: db.prepare(`UPDATE fact_sales SET date_key = ?, sale_hour = ?, customer_id = ?, store_id = ?, lane = ?, payment_method = ?
+        WHERE run_id = ? AND sold_at = ? AND transaction_id = ? AND line_no = ?`),
+      updateVisit: db.prepare(`UPDATE visits SET date_key = ?, entry_hour = ?, dwell_ms = ?, cart_value_cents = ?, queue_wait_ms = ?
+        WHERE run_id = ? AND visit_id = ?`),
       total: db.prepare(`INSERT INTO report_totals (run_id, dimension, member, n, units, value) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (run_id, dimension, member) DO UPDATE SET n = n + excluded.n, units = units + excluded.units, value = value + excluded.value`),
       dimDate: db.prepare(`INSERT INTO dim_date (date_key, date, iso_week, iso_weekday, weekday_name, day_of_month, month, quarter, year, is_weekend)
@@ -169,34 +170,30 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
     return p;
   }
 
-  // Facts go in one row a statement: each run() says whether its row was new (changes), so no
-  // RETURNING rows, key strings or filtering are needed to find what the totals must count. The
-  // totals are then a few hundred upserts a batch.
-  /** Inserts facts, then adds what was new (and `accepted` new staging rows) to report_totals. */
-  function insertFacts(facts: Facts, accepted?: Map<string, number>): void {
+  // The warehouse's share of a write (docs/warehouse.md): the dim_date days a batch touches, and
+  // report_totals, summed from the lines and visits whose rows were new (each single-row insert's
+  // `changes` says so), so a redelivered batch adds nothing. The lines and visits themselves are
+  // the operational rows (migration 4).
+  function addDays(keys: Iterable<number>): void {
     const s = writes();
-    for (const k of facts.dateKeys) {
+    for (const k of keys) {
       if (knownDays.has(k)) continue;
       const d = dimDateRow(k);
       s.dimDate.run(d.date_key, d.date, d.iso_week, d.iso_weekday, d.weekday_name, d.day_of_month, d.month, d.quarter, d.year, d.is_weekend ? 1 : 0);
     }
-    let newSales: FactSalesRow[] = facts.sales;
-    for (let i = 0; i < facts.sales.length; i++) {
-      const f = facts.sales[i]!;
-      const { changes } = s.factSale.run(f.run_id, f.transaction_id, f.line_no, f.date_key, f.sold_at, f.sale_hour, f.item_id, f.customer_id,
-        f.store_id, f.lane, f.payment_method, f.quantity, f.unit_price_cents, f.discount_rate, f.discount_cents, f.total_cents);
-      if (changes === 0 && newSales === facts.sales) newSales = facts.sales.slice(0, i);
-      else if (changes > 0 && newSales !== facts.sales) newSales.push(f);
+  }
+  function addTotals(rows: readonly ReportTotalRow[]): void {
+    const s = writes();
+    for (const t of rows) s.total.run(t.run_id, t.dimension, t.member, t.n, t.units, t.value);
+  }
+  /** The batch path: facts' derived columns onto their existing rows, and their days. */
+  function updateFacts(facts: Facts): void {
+    const s = writes();
+    addDays(facts.dateKeys);
+    for (const f of facts.sales) {
+      s.updateLine.run(f.date_key, f.sale_hour, f.customer_id, f.store_id, f.lane, f.payment_method, f.run_id, f.sold_at, f.transaction_id, f.line_no);
     }
-    let newVisits: FactVisitRow[] = facts.visits;
-    for (let i = 0; i < facts.visits.length; i++) {
-      const f = facts.visits[i]!;
-      const { changes } = s.factVisit.run(f.run_id, f.visit_id, f.customer_id, f.store_id, f.date_key, f.entry_at, f.entry_hour, f.exit_at, f.dwell_ms,
-        f.items, f.cart_value_cents, f.status, f.lane, f.payment_method, f.queue_joined_at, f.service_started_at, f.queue_wait_ms, f.transaction_id);
-      if (changes === 0 && newVisits === facts.visits) newVisits = facts.visits.slice(0, i);
-      else if (changes > 0 && newVisits !== facts.visits) newVisits.push(f);
-    }
-    for (const t of totalsOf(newSales, newVisits, accepted)) s.total.run(t.run_id, t.dimension, t.member, t.n, t.units, t.value);
+    for (const f of facts.visits) s.updateVisit.run(f.date_key, f.entry_hour, f.dwell_ms, f.cart_value_cents, f.queue_wait_ms, f.run_id, f.visit_id);
   }
   function writes() {
     stmts ??= prepareWrites();
@@ -221,6 +218,9 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
         isoUtc(r.rejected_at));
       if (changes > 0 && r.run_id !== null) bump(delta(r.run_id).byCode, r.code, changes);
     }
+    // A sale line is stored once, in fact_sales, with its transaction's columns, whether or not the
+    // warehouse is loaded (transaction_items is a view of it).
+    const newLines: FactSalesRow[] = [];
     for (const t of batch.transactions) {
       const { changes } = s.transaction.run(t.run_id, t.transaction_id, t.visit_id, t.customer_id, t.store_id, t.lane, t.payment_method,
         isoUtc(t.transaction_time), t.subtotal_cents, t.discount_cents, t.total_cents);
@@ -229,21 +229,33 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
         d.tx += changes;
         d.revenue += t.total_cents * changes;
       }
-      for (const i of t.items) {
-        s.item.run(t.run_id, t.transaction_id, i.line_no, i.item_id, i.quantity, i.unit_price_cents, i.discount_rate, i.discount_cents, i.total_cents);
+      for (const f of factSalesRows(t)) {
+        const added = s.line.run(f.run_id, f.transaction_id, f.line_no, f.date_key, f.sold_at, f.sale_hour, f.item_id, f.customer_id, f.store_id,
+          f.lane, f.payment_method, f.quantity, f.unit_price_cents, f.discount_rate, f.discount_cents, f.total_cents).changes;
+        if (added > 0 && warehouse) newLines.push(f);
       }
     }
+    // A visit's fact columns go on its row when the warehouse is loaded, else stay NULL until a rebuild.
+    if (warehouse) pricesReloaded = false;
+    const newVisits: FactVisitRow[] = [];
     for (const v of batch.visits) {
+      const f = warehouse ? factVisitRow(v, listPrice) : null;
       const { changes } = s.visit.run(v.run_id, v.visit_id, v.record_id, v.customer_id, v.store_id, v.status, isoUtc(v.entry_time),
         isoUtcOrNull(v.exit_time), v.lane, isoUtcOrNull(v.queue_joined_at), isoUtcOrNull(v.service_started_at), v.payment_method, v.transaction_id,
-        v.lines, v.items, v.stale ? 1 : 0);
-      if (changes > 0) bump(delta(v.run_id).byStatus, v.status, changes);
+        v.lines, v.items, v.stale ? 1 : 0, f?.date_key ?? null, f?.entry_hour ?? null, f?.dwell_ms ?? null, f?.cart_value_cents ?? null,
+        f?.queue_wait_ms ?? null);
+      if (changes > 0) {
+        bump(delta(v.run_id).byStatus, v.status, changes);
+        if (f) newVisits.push(f);
+      }
     }
     if (!warehouse) return null;
-    pricesReloaded = false;
-    const facts = factsOf(batch.transactions, batch.visits, listPrice);
-    insertFacts(facts, accepted);
-    return facts.dateKeys;
+    const days = new Set<number>();
+    for (const f of newLines) days.add(f.date_key);
+    for (const f of newVisits) days.add(f.date_key);
+    addDays(days);
+    addTotals(totalsOf(newLines, newVisits, accepted));
+    return days;
   });
 
   function insertRun(run: RunRow): void {
@@ -269,7 +281,11 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
   });
 
   const resetTx = db.transaction(() => {
-    for (const t of STORESIM_TABLES) db.exec(`DROP TABLE IF EXISTS ${t}`);
+    // Views first; a database from before migration 4 has transaction_items and fact_visits as tables.
+    const kinds = new Map((db.prepare(`SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')`).all() as Rec[])
+      .map((r) => [String(r.name), String(r.type)]));
+    for (const v of STORESIM_VIEWS) if (kinds.get(v) === 'view') db.exec(`DROP VIEW ${v}`);
+    for (const t of [...STORESIM_VIEWS, ...STORESIM_TABLES]) if (kinds.get(t) === 'table') db.exec(`DROP TABLE ${t}`);
   });
 
   return {
@@ -318,7 +334,8 @@ export function createSqliteDatabase(db: BetterSqlite3.Database, path: string, o
           const n = await rebuildRun({
             all: (sql, params) => guard(() => db.prepare(sql).all(...params) as Rec[]),
             run: (sql, params) => guard(() => { db.prepare(sql).run(...params); }),
-            insertFacts: (facts, accepted) => guard(() => { insertFacts(facts, accepted); written.push(...facts.dateKeys); }),
+            updateFacts: (facts) => guard(() => { updateFacts(facts); written.push(...facts.dateKeys); }),
+            addTotals: (rows) => guard(() => addTotals(rows)),
             listPrice,
             page: 20_000,
           }, id);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { MIGRATIONS, SCHEMA_MIGRATIONS_POSTGRES, SCHEMA_MIGRATIONS_SQLITE } from './migrations.js';
 import { openDatabase } from './open.js';
 import type { OpenOptions } from './open.js';
 import type { Database } from './types.js';
@@ -20,6 +21,8 @@ export interface TestDatabase {
   location: string;
   /** Runs SQL on a separate connection to the same database (for assertions the interface does not cover). */
   query(sql: string): Promise<Record<string, unknown>[]>;
+  /** Runs a write on a separate connection to the same database (to spoil rows a test then repairs). */
+  exec(sql: string): Promise<void>;
   /** Closes the database and removes the file or drops the schema. */
   cleanup(): Promise<void>;
 }
@@ -39,6 +42,14 @@ export async function openTestDatabase(dialect: 'sqlite' | 'postgres', opts: Ope
         const raw = new BetterSqlite3(path, { readonly: true });
         try {
           return raw.prepare(sql).all() as Record<string, unknown>[];
+        } finally {
+          raw.close();
+        }
+      },
+      exec: async (sql) => {
+        const raw = new BetterSqlite3(path);
+        try {
+          raw.exec(sql);
         } finally {
           raw.close();
         }
@@ -63,6 +74,15 @@ export async function openTestDatabase(dialect: 'sqlite' | 'postgres', opts: Ope
         await client.end();
       }
     },
+    exec: async (sql) => {
+      const client = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${schema}` });
+      await client.connect();
+      try {
+        await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    },
     async cleanup() {
       await db.close();
       await dropSchema(schema);
@@ -77,5 +97,41 @@ export async function dropSchema(schema: string): Promise<void> {
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * A SQLite file at schema `version` (migrations up to it, as an older storesim left it), filled by
+ * `fill` on the raw connection. Opening it with openDatabase then applies the newer migrations.
+ */
+export function sqliteAtVersion(path: string, version: number, fill: (raw: BetterSqlite3.Database) => void): void {
+  const raw = new BetterSqlite3(path);
+  try {
+    raw.exec(SCHEMA_MIGRATIONS_SQLITE);
+    for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+      raw.exec(m.sqlite);
+      raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    }
+    raw.transaction(() => fill(raw))();
+  } finally {
+    raw.close();
+  }
+}
+
+/** The PostgreSQL counterpart of sqliteAtVersion: a new schema at `version`, filled by `fill`. */
+export async function postgresAtVersion(schema: string, version: number, fill: (c: pg.Client) => Promise<void>): Promise<void> {
+  const c = new pg.Client({ connectionString: TEST_PG_URL });
+  await c.connect();
+  try {
+    await c.query(`CREATE SCHEMA "${schema}"`);
+    await c.query(`SET search_path TO "${schema}"`);
+    await c.query(SCHEMA_MIGRATIONS_POSTGRES);
+    for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+      await c.query(m.postgres);
+      await c.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+    }
+    await fill(c);
+  } finally {
+    await c.end();
   }
 }

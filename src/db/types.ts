@@ -150,9 +150,12 @@ export interface WarehouseCounts {
   runs: number;
 }
 
-/** Tables holding a run's rows, in the order `deleteRun` empties them. */
+/**
+ * Tables holding a run's rows, in the order `deleteRun` empties them. `transaction_items` and
+ * `fact_visits` are views of `fact_sales` and `visits` (migration 4), emptied with them.
+ */
 export const RUN_TABLES = [
-  'report_totals', 'fact_sales', 'fact_visits', 'transaction_items', 'transactions', 'visits', 'staging_events', 'rejected_events', 'runs',
+  'report_totals', 'fact_sales', 'transactions', 'visits', 'staging_events', 'rejected_events', 'runs',
 ] as const;
 export type RunTable = (typeof RUN_TABLES)[number];
 
@@ -188,8 +191,10 @@ export interface Database {
    */
   seedDimensions(fixtures: Fixtures): Promise<void>;
   /**
-   * The batch path: rebuilds fact_sales and fact_visits (and the dim_date days they touch) from the
-   * operational tables alone, for one run or, without `runId`, for every run. One transaction per run.
+   * The batch path: recomputes the facts from the operational columns alone (each fact_sales line's
+   * transaction columns from `transactions`; each visit's fact columns from `visits` and
+   * dim_product), the dim_date days they touch and report_totals, for one run or, without `runId`,
+   * for every run. One transaction per run.
    */
   rebuildWarehouse(runId?: string): Promise<WarehouseCounts>;
   /** Deletes every row of the run from every table, in one transaction. Returns rows deleted per table. */

@@ -118,7 +118,16 @@ describe.each(['sqlite', 'postgres'] as const)('%s warehouse', (dialect) => {
     const streamed = await facts(t.db, RUN_A);
     expect(streamed.sales.length).toBeGreaterThan(100);
     expect(streamed.visits).toHaveLength(120);
-    expect((await facts(batchOnly.db, RUN_A)).sales).toEqual([]);
+    // Without the warehouse a sale line is still stored (fact_sales is its one copy), but no visit has
+    // its fact columns and there are no totals; and whatever a line's transaction columns say, the
+    // batch path recomputes them from `transactions` (here they are spoiled first).
+    const unloaded = await facts(batchOnly.db, RUN_A);
+    expect(unloaded.sales).toHaveLength(streamed.sales.length);
+    expect(unloaded.visits).toEqual([]);
+    expect(unloaded.totals).toEqual([]);
+    await batchOnly.exec(`UPDATE fact_sales SET date_key = 19700101, sale_hour = 0, customer_id = 'spoiled', store_id = 'spoiled', lane = NULL,
+      payment_method = NULL`);
+    expect((await facts(batchOnly.db, RUN_A)).sales).not.toEqual(streamed.sales);
 
     // When the batch path rebuilds the facts from the operational tables alone
     const counts = await batchOnly.db.rebuildWarehouse(RUN_A);
