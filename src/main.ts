@@ -80,6 +80,7 @@ export async function openBus(cfg: RunConfig, opts: OpenBusOptions = {}): Promis
     ssl: cfg.kafka.ssl,
     sasl: cfg.kafka.sasl,
     replicationFactor: cfg.kafka.replicationFactor,
+    compression: cfg.kafka.compression,
     ...(opts.link ? { socketFactory: createFaultSocketFactory(opts.link) } : {}),
     ...(opts.onLog ? { onLog: opts.onLog } : {}),
   });
@@ -179,7 +180,7 @@ function recordedConfig(cfg: RunConfig): string {
   return JSON.stringify({
     engine: cfg.engine,
     roles: [...cfg.roles],
-    kafka: cfg.kafka ? { brokers: cfg.kafka.brokers, ssl: cfg.kafka.ssl, sasl: cfg.kafka.sasl ? { mechanism: cfg.kafka.sasl.mechanism, username: cfg.kafka.sasl.username } : undefined, partitions: cfg.kafka.partitions } : null,
+    kafka: cfg.kafka ? { brokers: cfg.kafka.brokers, ssl: cfg.kafka.ssl, sasl: cfg.kafka.sasl ? { mechanism: cfg.kafka.sasl.mechanism, username: cfg.kafka.sasl.username } : undefined, partitions: cfg.kafka.partitions, compression: cfg.kafka.compression } : null,
     db: cfg.db.url ? { url: maskUrl(cfg.db.url) } : { sqlitePath: cfg.db.sqlitePath },
     topicPrefix: cfg.topicPrefix,
     partitions: cfg.partitions,

@@ -15,7 +15,11 @@ import type { KafkaConfig, RunConfig } from './cli/config.js';
 export interface RecordedConfig {
   engine: RunConfig['engine'];
   roles: string[];
-  kafka: { brokers: string[]; ssl: boolean; sasl?: { mechanism: NonNullable<KafkaConfig['sasl']>['mechanism']; username: string }; partitions: number } | null;
+  kafka: {
+    brokers: string[]; ssl: boolean; sasl?: { mechanism: NonNullable<KafkaConfig['sasl']>['mechanism']; username: string }; partitions: number;
+    /** Absent in runs recorded before `--compression` existed. */
+    compression?: KafkaConfig['compression'];
+  } | null;
   db: { url: string } | { sqlitePath: string | undefined };
   topicPrefix: string;
   partitions: number;
@@ -68,6 +72,7 @@ export async function loadResumable(
       createTopics: true,
       partitions: rec.partitions,
       replicationFactor: 1,
+      compression: rec.compression ?? 'none',
     };
     kafka = { ...kafka, partitions: rec.partitions };
   }

@@ -53,6 +53,7 @@ describe('storesim with bad input', () => {
       { args: [...base, '--faults', 'bogus=0.1'], mentions: 'bogus' },
       { args: [...base, '--layout', 'nope'], mentions: 'nope' },
       { args: [...base, '--bogus-flag'], mentions: 'bogus-flag' },
+      { args: [...base, '--kafka', '127.0.0.1:9092', '--compression', 'snappy'], mentions: '--compression: "snappy" is not none or gzip' },
       { args: ['verify', '--run', '01a20000-0000-7000-8000-000000000000', '--sqlite', path], mentions: '01a20000-0000-7000-8000-000000000000' },
     ];
     // When each runs

@@ -7,6 +7,7 @@ import type { EngineConfig, Fixtures } from '../engine/types.js';
 import { UserError } from './errors.js';
 import { checkNumber, parseDuration, parseFaults, parseStart, parseWarp } from './parse.js';
 import type { Scenario } from './scenario.js';
+import type { KafkaCompression } from '../kafka/kafka-bus.js';
 
 export type Role = 'engine' | 'processor' | 'sink' | 'ui';
 export const ROLES: readonly Role[] = ['engine', 'processor', 'sink', 'ui'];
@@ -18,6 +19,8 @@ export interface KafkaConfig {
   createTopics: boolean;
   partitions: number;
   replicationFactor: number;
+  /** Produced record batches: 'none' or 'gzip' (`--compression`, KAFKA_COMPRESSION). */
+  compression: KafkaCompression;
 }
 
 export interface DbTarget { url?: string; sqlitePath?: string }
@@ -88,7 +91,14 @@ export function resolveKafka(argv: Record<string, unknown>, env: Env): KafkaConf
     createTopics: argv['create-topics'] !== false,
     partitions: checkNumber(argv.partitions ?? 6, '--partitions', { min: 1, integer: true }),
     replicationFactor: checkNumber(argv['replication-factor'] ?? 1, '--replication-factor', { min: 1, integer: true }),
+    compression: parseCompression((argv.compression as string | undefined) ?? env.KAFKA_COMPRESSION),
   };
+}
+
+function parseCompression(raw: string | undefined): KafkaCompression {
+  const c = (raw ?? 'none').toLowerCase();
+  if (c === 'none' || c === 'gzip') return c;
+  throw new UserError(`--compression: "${raw}" is not none or gzip (snappy, lz4 and zstd need codecs storesim does not ship; KAFKA_COMPRESSION takes the same values)`);
 }
 
 export function maskUrl(url: string): string {

@@ -50,6 +50,7 @@ function kafkaOptions<T>(y: Argv<T>) {
     .option('partitions', { type: 'number', describe: 'Partitions per topic', default: 6 })
     .option('replication-factor', { type: 'number', describe: 'Replication factor of created topics', default: 1 })
     .option('create-topics', { type: 'boolean', describe: 'Create missing topics (--no-create-topics when you manage them)', default: true })
+    .option('compression', { type: 'string', describe: 'Compression of produced batches: none | gzip (KAFKA_COMPRESSION)', defaultDescription: 'none' })
     .option('ssl', { type: 'boolean', describe: 'TLS to the brokers' })
     .option('sasl-mechanism', { type: 'string', describe: 'plain | scram-sha-256 | scram-sha-512' })
     .option('sasl-username', { type: 'string', describe: 'SASL user (KAFKA_SASL_USERNAME)' })

@@ -3,6 +3,8 @@
  * mocks). Topic and group names are unique per test.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import type { ISocketFactory } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureKafka } from '../../test/kafka-global-setup.js';
 import type { Batch, BusConsumer, ConsumerOptions, IncomingMessage, TopicPartition } from './bus.js';
@@ -165,6 +167,56 @@ describe('kafka bus (real broker)', () => {
     expect(Math.abs(b!.timestamp - Date.now())).toBeLessThan(60_000);
     await c.consumer.stop();
     await producer.disconnect();
+  });
+
+  it('compresses produced batches with gzip when asked, and consumers read them as they were', async () => {
+    const plainTopic = unique('plain');
+    const gzipTopic = unique('gzip');
+    // Two buses whose connections count the bytes they write to the broker.
+    const written = { none: 0, gzip: 0 };
+    const counting = (c: keyof typeof written): ISocketFactory => ({ host, port, onConnect }) => {
+      const socket = connect({ host, port }, onConnect);
+      const write = socket.write.bind(socket) as (chunk: Uint8Array | string, ...rest: unknown[]) => boolean;
+      socket.write = ((chunk: Uint8Array | string, ...rest: unknown[]) => {
+        written[c] += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+        return write(chunk, ...rest);
+      }) as typeof socket.write;
+      return socket;
+    };
+    const plainBus = createKafkaBus({ brokers, clientId: 'storesim-test-plain', socketFactory: counting('none') });
+    const gzipBus = createKafkaBus({ brokers, clientId: 'storesim-test-gzip', socketFactory: counting('gzip'), compression: 'gzip' });
+    try {
+      await plainBus.ensureTopics([{ topic: plainTopic, partitions: 1 }]);
+      await gzipBus.ensureTopics([{ topic: gzipTopic, partitions: 1 }]);
+      // Events as the engine writes them: JSON of the same shape, so a codec has something to find.
+      const messages = Array.from({ length: 500 }, (_, i) => ({
+        key: `c-${i % 7}`,
+        value: JSON.stringify({ event_id: `e-${i}`, event_type: 'pickup', customer_id: `c-${i % 7}`, item_id: `SKU-0${100 + (i % 50)}`, quantity: 1, store_id: 'store-corner-001' }),
+        headers: { 'storesim.run': 'run-1', 'storesim.seq': String(i + 1) },
+      }));
+      const send = async (b: KafkaBus, topic: string, c: keyof typeof written): Promise<number> => {
+        const producer = b.createProducer();
+        await producer.connect();
+        const before = written[c];
+        await producer.sendMany!([{ topic, messages }]);
+        const sent = written[c] - before;
+        await producer.disconnect();
+        return sent;
+      };
+      const plain = await send(plainBus, plainTopic, 'none');
+      const gzip = await send(gzipBus, gzipTopic, 'gzip');
+      expect(plain).toBeGreaterThan(500 * 150);
+      expect(gzip).toBeLessThan(plain * 0.3);
+
+      const c = recorder({ groupId: unique('g'), topics: [gzipTopic] });
+      await c.start();
+      await waitFor(() => c.got.length === messages.length, 30_000, 'the gzip topic read back');
+      expect(c.got.map((m) => [m.key, m.value.toString(), m.headers['storesim.seq']])).toEqual(messages.map((m) => [m.key, m.value, m.headers['storesim.seq']]));
+      await c.consumer.stop();
+    } finally {
+      await plainBus.close();
+      await gzipBus.close();
+    }
   });
 
   it('co-partitions two topics across two consumers of one group', async () => {

@@ -15,7 +15,7 @@
  */
 import type tls from 'node:tls';
 import {
-  Kafka, Partitioners, PartitionAssigners, logLevel as KafkaLogLevel,
+  CompressionTypes, Kafka, Partitioners, PartitionAssigners, logLevel as KafkaLogLevel,
   type Admin, type Consumer, type EachBatchPayload, type ICustomPartitioner, type IHeaders, type ISocketFactory, type LogEntry, type Producer,
 } from 'kafkajs';
 import type {
@@ -57,7 +57,14 @@ export interface KafkaBusOptions {
   onLog?: (line: KafkaLogLine) => void;
   /** Replication factor of topics ensureTopics creates. Default 1. */
   replicationFactor?: number;
+  /**
+   * Compression of produced record batches: 'none' (the default) or 'gzip', the codec kafkajs
+   * ships (snappy, lz4 and zstd need codec packages storesim does not add). Consumers read either.
+   */
+  compression?: KafkaCompression;
 }
+
+export type KafkaCompression = 'none' | 'gzip';
 
 export interface KafkaBus extends Bus {
   readonly kind: 'kafka';
@@ -114,6 +121,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const brokersText = describeBrokers(options.brokers);
   const deadlineMs = options.connectionTimeout ?? 6_000;
   const replicationFactor = options.replicationFactor ?? 1;
+  const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   const onLog = options.onLog ?? ((l: KafkaLogLine) => process.stderr.write(`kafkajs ${l.level} [${l.namespace}] ${l.message}\n`));
 
   const target = { ...options, clientId: options.clientId ?? 'storesim' };
@@ -463,7 +471,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         async send(topic, messages) {
           const now = String(Date.now());
           try {
-            await producer.send({ topic, acks: -1, messages: messages.map((m) => toKafka(m, now)) });
+            await producer.send({ topic, acks: -1, compression, messages: messages.map((m) => toKafka(m, now)) });
           } catch (err) {
             throw mapKafkaError(err, `a send to ${topic}`);
           }
@@ -473,6 +481,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
           try {
             await producer.sendBatch({
               acks: -1,
+              compression,
               topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.messages.map((m) => toKafka(m, now)) })),
             });
           } catch (err) {
