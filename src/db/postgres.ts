@@ -82,11 +82,15 @@ export function numberPlaceholders(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/** The rows an INSERT … RETURNING reported as inserted: all of them, unless some conflicted. */
+/**
+ * The rows an INSERT … RETURNING reported as inserted: all of them, unless some conflicted. A key
+ * that comes twice in one batch (both copies of a message a producer retry repeated) was inserted
+ * once, so it keeps its first row only.
+ */
 function onlyReturned<T>(rows: T[], returned: Rec[], key: (r: T) => string, returnedKey: (r: Rec) => string): T[] {
   if (returned.length === rows.length) return rows;
   const keys = new Set(returned.map(returnedKey));
-  return rows.filter((r) => keys.has(key(r)));
+  return rows.filter((r) => keys.delete(key(r)));
 }
 
 /** Column arrays for UNNEST: one array per column, rows in order. */

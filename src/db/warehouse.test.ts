@@ -160,6 +160,24 @@ describe.each(['sqlite', 'postgres'] as const)('%s warehouse', (dialect) => {
     expect(await facts(t.db, RUN_A)).toEqual(await facts(batchOnly.db, RUN_A));
   });
 
+  it('a batch holding the same transactions and visits twice adds them to the totals once', async () => {
+    // Given batches in which every transaction and visit comes twice (a producer retry can put a
+    // message on an output topic twice, and both copies can reach the sink in one batch)
+    const batches = batchesOf(RUN_A, 60, 5);
+    for (const b of batches) await t.db.writeBatch(b);
+    const once = await facts(t.db, RUN_A);
+    await t.db.reset();
+    await t.db.seedDimensions(fixtures);
+    // When each batch is written with its transactions and visits doubled
+    for (const b of batches) {
+      await t.db.writeBatch({ ...b, transactions: [...b.transactions, ...b.transactions], visits: [...b.visits, ...b.visits] });
+    }
+    // Then the facts and the totals are those of the batches written once
+    const twice = await facts(t.db, RUN_A);
+    expect(twice.totals.length).toBeGreaterThan(10);
+    expect(twice).toEqual(once);
+  });
+
   it('revenue in the facts equals the transactions total; report_totals equal the sums of the facts', async () => {
     for (const b of batchesOf(RUN_A, 80)) await t.db.writeBatch(b);
     const c = await t.db.counts(RUN_A);
