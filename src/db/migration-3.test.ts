@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadFixtures } from '../cli/load-fixtures.js';
-import { num } from './decode.js';
-import { readIso } from './iso.js';
 import { openDatabase } from './open.js';
 import { syntheticBatches } from './synthetic.js';
-import { TEST_PG_URL, dropSchema, postgresAtVersion, sqliteAtVersion } from './testing.js';
+import { TEST_PG_URL, dropSchema, normalisedRow, postgresAtVersion, sqliteAtVersion } from './testing.js';
 import type { Database } from './types.js';
 import { factsOf } from './warehouse.js';
 import type { FactSalesRow } from './warehouse.js';
@@ -23,16 +21,9 @@ const sales: FactSalesRow[] = batches.flatMap((b) => factsOf(b.transactions, [],
 const COLS = ['run_id', 'transaction_id', 'line_no', 'date_key', 'sold_at', 'sale_hour', 'item_id', 'customer_id', 'store_id', 'lane',
   'payment_method', 'quantity', 'unit_price_cents', 'discount_rate', 'discount_cents', 'total_cents'] as const;
 
-const TEXT = new Set<string>(['run_id', 'transaction_id', 'item_id', 'customer_id', 'store_id', 'payment_method']);
-
 async function readSales(db: Database): Promise<unknown[]> {
   const rows = await db.select(`SELECT ${COLS.join(', ')} FROM fact_sales WHERE run_id = ? ORDER BY transaction_id, line_no`, [RUN]);
-  return rows.map((r) => Object.fromEntries(COLS.map((c) => {
-    const v = r[c];
-    if (c === 'sold_at') return [c, readIso(v)];
-    if (v === null || TEXT.has(c)) return [c, v];
-    return [c, num(v)];
-  })));
+  return rows.map((r) => normalisedRow(r, COLS));
 }
 const expected = [...sales].sort((a, b) => (a.transaction_id < b.transaction_id ? -1 : a.transaction_id > b.transaction_id ? 1 : a.line_no - b.line_no))
   .map((f) => Object.fromEntries(COLS.map((c) => [c, f[c]])));

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadFixtures } from '../cli/load-fixtures.js';
 import { num } from './decode.js';
-import { isoUtc, readIsoOrNull } from './iso.js';
+import { isoUtc } from './iso.js';
 import { openDatabase } from './open.js';
 import { syntheticBatches } from './synthetic.js';
-import { TEST_PG_URL, dropSchema, postgresAtVersion, sqliteAtVersion } from './testing.js';
+import { TEST_PG_URL, dropSchema, normalisedRow, postgresAtVersion, sqliteAtVersion } from './testing.js';
 import type { Database, SinkBatch } from './types.js';
 import { factsOf } from './warehouse.js';
 
@@ -48,12 +48,7 @@ function v3Rows(stale: (b: boolean) => unknown): { table: string; cols: readonly
   ];
 }
 
-const norm = (cols: readonly string[]) => (r: Row): Row => Object.fromEntries(cols.map((k) => {
-  const v = r[k];
-  if (/(_at|_time)$/.test(k)) return [k, readIsoOrNull(v)];
-  if (v !== null && /(_key|_no|_hour|_cents|_ms|quantity|items|lane|rate)$/.test(k)) return [k, num(v)];
-  return [k, v];
-}));
+const norm = (cols: readonly string[]) => (r: Row): Row => normalisedRow(r, cols);
 async function read(db: Database, table: string, cols: readonly string[], runId: string, order: string): Promise<Row[]> {
   return (await db.select(`SELECT ${cols.join(', ')} FROM ${table} WHERE run_id = ? ORDER BY ${order}`, [runId])).map(norm(cols));
 }

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { num } from './decode.js';
+import { readIsoOrNull } from './iso.js';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_POSTGRES, SCHEMA_MIGRATIONS_SQLITE } from './migrations.js';
 import { openDatabase } from './open.js';
 import type { OpenOptions } from './open.js';
@@ -98,6 +100,20 @@ export async function dropSchema(schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A row read back from either dialect, in one form (`cols`, default all of them): times (`*_at`,
+ * `*_time`) as canonical ISO strings, numeric columns (keys, counts, cents, ms, rates) as numbers,
+ * nulls as null, the rest as they came. pg gives Date for timestamptz and strings for bigint.
+ */
+export function normalisedRow(r: Record<string, unknown>, cols: readonly string[] = Object.keys(r)): Record<string, unknown> {
+  return Object.fromEntries(cols.map((k) => {
+    const v = r[k];
+    if (/(_at|_time)$/.test(k)) return [k, readIsoOrNull(v)];
+    if (v !== null && /(_key|_no|_hour|_cents|_ms|quantity|items|lane|rate)$/.test(k)) return [k, num(v)];
+    return [k, v];
+  }));
 }
 
 /**

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadFixtures } from '../cli/load-fixtures.js';
 import { num } from './decode.js';
-import { readIsoOrNull } from './iso.js';
 import { syntheticBatches } from './synthetic.js';
-import { openTestDatabase } from './testing.js';
+import { normalisedRow, openTestDatabase } from './testing.js';
 import type { TestDatabase } from './testing.js';
 import { RUN_TABLES } from './types.js';
 import type { Database, RunRow, SinkBatch, VisitRow } from './types.js';
@@ -25,14 +24,9 @@ async function facts(db: Database, runId: string): Promise<{ sales: unknown[]; v
   const visits = await db.select(`SELECT visit_id, customer_id, store_id, date_key, entry_at, entry_hour, exit_at, dwell_ms, items, cart_value_cents,
     status, lane, payment_method, queue_joined_at, service_started_at, queue_wait_ms, transaction_id FROM fact_visits WHERE run_id = ?
     ORDER BY visit_id`, [runId]);
-  const norm = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => {
-    if (/_at$/.test(k)) return [k, readIsoOrNull(v)];
-    if (/(_key|_no|_hour|_cents|_ms|quantity|items|lane|rate)$/.test(k)) return [k, v === null ? null : num(v)];
-    return [k, v];
-  }));
   const totals = (await db.select('SELECT dimension, member, n, units, value FROM report_totals WHERE run_id = ? ORDER BY dimension, member', [runId]))
     .map((r) => ({ dimension: r.dimension, member: r.member, n: num(r.n), units: num(r.units), value: num(r.value) }));
-  return { sales: sales.map(norm), visits: visits.map(norm), totals };
+  return { sales: sales.map((r) => normalisedRow(r)), visits: visits.map((r) => normalisedRow(r)), totals };
 }
 
 function runRow(id: string): RunRow {
