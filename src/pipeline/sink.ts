@@ -20,7 +20,11 @@ export interface SinkOptions {
   topics: SinkTopics;
   /** Rows per database transaction (default: sinkMaxBatch of the database's dialect). */
   maxBatch?: number;
-  /** Longest a row waits for its batch, ms (default 50). */
+  /**
+   * Longest a row waits for its write to start while no write is in progress, ms. Default 0: a
+   * write starts as soon as the one before it has committed, with every row that arrived meanwhile,
+   * so batches grow with the load and a quiet stream waits for nothing (docs/pipeline.md).
+   */
   lingerMs?: number;
   /** Called when a write fails; the sink retries with backoff (a database outage pauses, never drops). */
   onError?: (err: unknown) => void;
@@ -65,7 +69,7 @@ export function sinkMaxBatch(dialect: Database['dialect']): number {
 export function createSink(opts: SinkOptions): Sink {
   const yieldTurn = createYielder();
   const maxBatch = opts.maxBatch ?? sinkMaxBatch(opts.db.dialect);
-  const lingerMs = opts.lingerMs ?? 50;
+  const lingerMs = opts.lingerMs ?? 0;
   const now = opts.now ?? Date.now;
   const latency = createLatencyHistogram();
   let consumer: BusConsumer | null = null;
@@ -76,6 +80,9 @@ export function createSink(opts: SinkOptions): Sink {
   let oldest = 0;
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
+  /** Offsets of written batches not yet sent to Kafka: the newest per topic-partition (see queueCommit). */
+  let toCommit = new Map<string, TopicPartitionOffset>();
+  let committing: Promise<void> | null = null;
   /** A write that failed for good (see flush). */
   let broken: unknown = null;
   let joined = signal();
@@ -151,14 +158,8 @@ export function createSink(opts: SinkOptions): Sink {
       for (const p of samples) latency.record(committedAt - p);
       written += batch.staging.length + batch.rejected.length + batch.transactions.length + batch.visits.length;
       batches++;
-      try {
-        if (consumer) await consumer.commit(commits);
-      } catch (err) {
-        // The rows are written; a commit refused after a rebalance only means they come again and
-        // the idempotent inserts keep them once. Later batches carry on.
-        opts.onError?.(err);
-      }
       lastCommitAt = committedAt;
+      if (myEpoch === epoch) queueCommit(commits);
     })();
     flushing = write;
     write.then(() => {
@@ -170,6 +171,39 @@ export function createSink(opts: SinkOptions): Sink {
       if (myEpoch === epoch) broken ??= err;
     });
     if (wait) await write;
+  };
+
+  /**
+   * Commits a written batch's offsets to Kafka without holding up the next write: the next batch's
+   * transaction starts at once while the commit travels. Commits still go out in order, one at a
+   * time, and the offsets of batches written while one is in flight are merged (the newest per
+   * partition), so a commit never covers a batch that is not in the database.
+   */
+  const queueCommit = (commits: TopicPartitionOffset[]): void => {
+    for (const o of commits) toCommit.set(`${o.topic}\u0000${o.partition}`, o);
+    if (committing) return;
+    const run = (async () => {
+      while (toCommit.size > 0 && consumer) {
+        const next = [...toCommit.values()];
+        toCommit = new Map();
+        try {
+          await consumer.commit(next);
+        } catch (err) {
+          // The rows are written; a commit refused after a rebalance only means they come again and
+          // the idempotent inserts keep them once. Later batches carry on.
+          opts.onError?.(err);
+        }
+      }
+    })();
+    committing = run;
+    void run.finally(() => {
+      if (committing === run) committing = null;
+    });
+  };
+
+  /** Waits until every written batch's offsets have been sent. */
+  const commitsSent = async (): Promise<void> => {
+    while (committing) await committing;
   };
 
   const scheduleLinger = (): void => {
@@ -213,6 +247,7 @@ export function createSink(opts: SinkOptions): Sink {
       if (timer) clearTimeout(timer);
       timer = null;
       await flush();
+      await commitsSent();
       stopped = true;
       await consumer?.stop();
       consumer = null;
@@ -228,6 +263,7 @@ export function createSink(opts: SinkOptions): Sink {
       pendingRows = 0;
       producedAts = [];
       offsets = new Map();
+      toCommit = new Map();
       await c?.stop();
     },
     joined: () => joined.promise,
