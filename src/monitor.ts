@@ -172,8 +172,9 @@ export function createMonitor(d: MonitorDeps): Monitor {
         conversion: visitsClosed > 0 ? (p?.purchasedVisits ?? 0) / visitsClosed : 0,
         avgBasketCents: p && p.transactions > 0 ? Math.round(p.revenueCents / p.transactions) : 0,
         avgBasketItems: p && p.transactions > 0 ? Math.round((p.itemsSold / p.transactions) * 10) / 10 : 0,
-        latencyP50Ms: lat?.p50 ?? 0,
-        latencyP99Ms: lat?.p99 ?? 0,
+        // The last ~10 s: a live readout that shows a fault's latency and the recovery after it.
+        latencyP50Ms: lat?.recent.p50 ?? 0,
+        latencyP99Ms: lat?.recent.p99 ?? 0,
       },
       faults,
       status: { message: status || undefined, draining: d.driver.stopping },
@@ -192,6 +193,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
           if (stopped) return;
           const elapsed = (Date.now() - d.started) / 1000;
           const p = d.processor?.stats();
+          const lat = d.sink?.stats().latency;
           const lag: Record<string, number> = {};
           for (const t of s.topics) for (const l of t.lag) lag[l.group] = (lag[l.group] ?? 0) + l.lag;
           out({
@@ -207,7 +209,8 @@ export function createMonitor(d: MonitorDeps): Monitor {
             in_store: s.floor.customers.length,
             events_per_sec: elapsed > 0 ? Math.round(d.engine.produced / elapsed) : 0,
             lag,
-            latency_ms: { p50: s.kpis.latencyP50Ms, p99: s.kpis.latencyP99Ms },
+            latency_ms: { p50: lat?.p50 ?? null, p99: lat?.p99 ?? null },
+            latency_recent_ms: { p50: lat?.recent.p50 ?? null, p99: lat?.recent.p99 ?? null, window_s: lat?.recent.windowS ?? null },
             ...(s.faults.some((f) => f.kind === 'infra' && f.active) ? {
               faults: s.faults.filter((f) => f.kind === 'infra' && f.active).map((f) => ({
                 name: f.name, for_s: f.sinceMs === undefined ? null : Math.round((Date.now() - f.sinceMs) / 100) / 10, detail: f.detail ?? null,

@@ -150,3 +150,29 @@ describe('storesim run, offline (in-process bus, SQLite), every data fault on', 
     }, 60_000);
   });
 });
+
+describe('storesim run --headless progress lines', () => {
+  const dir = tempDir('progress');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('carry the latency since the start and over the last 10 s', async () => {
+    // Given a paced run of about three seconds with a progress line every 500 ms
+    const r = await runCli(['run', '--headless', '--seed', SEED, '--events', '6000', '--eps', '2000', '--interval', '500ms', '--sqlite', join(dir, 'p.db')]);
+    expect(r.code, r.stderr).toBe(0);
+    const progress = r.stdout.split('\n').filter((l) => l.includes('"type":"progress"')).map((l) => JSON.parse(l) as {
+      latency_ms: { p50: number | null; p99: number | null };
+      latency_recent_ms: { p50: number | null; p99: number | null; window_s: number };
+    });
+    // Then, once rows are committed, both readouts have figures, p50 at most p99, over a 10 s window
+    const live = progress.filter((p) => p.latency_ms.p50 !== null);
+    expect(live.length).toBeGreaterThan(0);
+    for (const p of live) {
+      expect(p.latency_recent_ms.window_s).toBe(10);
+      expect(p.latency_recent_ms.p50).not.toBeNull();
+      expect(p.latency_recent_ms.p50!).toBeLessThanOrEqual(p.latency_recent_ms.p99!);
+      expect(p.latency_ms.p50!).toBeLessThanOrEqual(p.latency_ms.p99!);
+    }
+    // And the summary keeps the whole run's figures
+    expect(summaryOf(r).latency_ms.p99).not.toBeNull();
+  }, 60_000);
+});

@@ -7,7 +7,7 @@ import type { Bus, BusConsumer, IncomingMessage, TopicPartitionOffset } from '..
 import type { Database, SinkBatch } from '../db/types.js';
 import { rejectedRow, stagingRow, transactionRow, visitRow } from '../db/rows.js';
 import { HEADERS } from './types.js';
-import { createLatencyHistogram } from './latency.js';
+import { createLatencyHistogram, createRecentLatency } from './latency.js';
 import { createYielder } from './yield.js';
 import { signal } from './signal.js';
 
@@ -40,7 +40,8 @@ export interface SinkStats {
   written: number;
   batches: number;
   failedWrites: number;
-  latency: { p50: number | null; p99: number | null; count: number };
+  /** Over the whole run, and over about the last 10 s (`recent`: for a live readout). */
+  latency: { p50: number | null; p99: number | null; count: number; recent: { p50: number | null; p99: number | null; windowS: number } };
   lastCommitAt: number;
 }
 
@@ -72,6 +73,7 @@ export function createSink(opts: SinkOptions): Sink {
   const lingerMs = opts.lingerMs ?? 0;
   const now = opts.now ?? Date.now;
   const latency = createLatencyHistogram();
+  const recent = createRecentLatency();
   let consumer: BusConsumer | null = null;
   let pending: SinkBatch = emptyBatch();
   let pendingRows = 0;
@@ -155,7 +157,10 @@ export function createSink(opts: SinkOptions): Sink {
         }
       }
       const committedAt = now();
-      for (const p of samples) latency.record(committedAt - p);
+      for (const p of samples) {
+        latency.record(committedAt - p);
+        recent.record(committedAt - p, committedAt);
+      }
       written += batch.staging.length + batch.rejected.length + batch.transactions.length + batch.visits.length;
       batches++;
       lastCommitAt = committedAt;
@@ -270,7 +275,10 @@ export function createSink(opts: SinkOptions): Sink {
     stats(): SinkStats {
       return {
         written, batches, failedWrites, lastCommitAt,
-        latency: { p50: latency.percentile(50), p99: latency.percentile(99), count: latency.count },
+        latency: {
+          p50: latency.percentile(50), p99: latency.percentile(99), count: latency.count,
+          recent: { p50: recent.percentile(50, now()), p99: recent.percentile(99, now()), windowS: recent.windowMs / 1000 },
+        },
       };
     },
   };

@@ -24,7 +24,7 @@ export function Kpis({ kpis, width, height }: KpisProps) {
         </Line>
         <Line>
           <Fig label="avg basket" value={basket} />{'   '}
-          <Text dimColor>latency </Text>{p('p50', kpis.latencyP50Ms)}{'  '}{p('p99', kpis.latencyP99Ms)}
+          <Text dimColor>latency 10 s </Text>{p('p50', kpis.latencyP50Ms)}{'  '}{p('p99', kpis.latencyP99Ms)}
         </Line>
       </Panel>
     );
@@ -40,7 +40,7 @@ export function Kpis({ kpis, width, height }: KpisProps) {
         <Fig label="basket" value={basket} />
       </Line>
       <Line>
-        <Text dimColor>latency </Text>{p('p50', kpis.latencyP50Ms)}{'  '}{p('p99', kpis.latencyP99Ms)}
+        <Text dimColor>latency 10 s </Text>{p('p50', kpis.latencyP50Ms)}{'  '}{p('p99', kpis.latencyP99Ms)}
       </Line>
     </Panel>
   );
