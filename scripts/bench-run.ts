@@ -11,14 +11,22 @@ export interface Summary {
   verify: { ok: boolean; lost: number; duplicated: number; mismatched: number };
 }
 
+/** A headless progress line (src/monitor.ts), the fields the benchmarks read. */
+export interface Progress {
+  elapsed_s: number;
+  latency_recent_ms: { p50: number | null; p99: number | null; window_s: number | null };
+}
+
 /**
- * Runs `storesim run --headless ARGS` and returns its summary, its wall time and the CPU seconds
- * (user + system) of its process: bash runs it and reports them with `times`.
+ * Runs `storesim run --headless ARGS` and returns its summary, its progress lines, its wall time and
+ * the CPU seconds (user + system) of its process: bash runs it and reports them with `times`.
+ * Progress lines come every 60 s unless ARGS has its own `--interval`.
  */
-export async function runHeadless(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ summary: Summary; cpuS: number; wallS: number }> {
+export async function runHeadless(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ summary: Summary; progress: Progress[]; cpuS: number; wallS: number }> {
   const started = process.hrtime.bigint();
   return await new Promise((resolve, reject) => {
-    const argv = [process.execPath, '--import', 'tsx', 'src/cli/index.ts', 'run', '--headless', '--interval', '60s', ...args];
+    const interval = args.includes('--interval') ? [] : ['--interval', '60s'];
+    const argv = [process.execPath, '--import', 'tsx', 'src/cli/index.ts', 'run', '--headless', ...interval, ...args];
     const child = spawn('bash', ['-c', '"$@"; rc=$?; printf "storesim-bench-times " >&2; times >&2; exit $rc', 'bash', ...argv], {
       cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -36,7 +44,8 @@ export async function runHeadless(args: string[], env: NodeJS.ProcessEnv = {}): 
       // `times`: the shell's user and system time, then (the line wanted) its children's, as 0m8.410s 0m0.940s.
       const t = /storesim-bench-times \S+ \S+\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(err);
       const cpuS = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : NaN;
-      resolve({ summary: JSON.parse(line) as Summary, cpuS, wallS });
+      const progress = out.split('\n').filter((l) => l.includes('"type":"progress"')).map((l) => JSON.parse(l) as Progress);
+      resolve({ summary: JSON.parse(line) as Summary, progress, cpuS, wallS });
     });
   });
 }
