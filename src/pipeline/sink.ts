@@ -119,8 +119,9 @@ export function createSink(opts: SinkOptions): Sink {
   };
 
   /**
-   * Writes what is pending in one transaction, then commits its offsets. Waits for the write before
-   * it (one at a time, in order: a commit never passes an unwritten batch). With `wait` false it
+   * Writes what is pending in one transaction, then hands its offsets to queueCommit (sent after the
+   * write, in order: a commit never passes an unwritten batch). Waits for the write before it (one at
+   * a time). With `wait` false it
    * returns once this write has started, so the next batch is read and mapped while the database
    * writes this one (the SQLite worker, PostgreSQL): at most one batch in the database and one
    * being filled.
