@@ -170,25 +170,61 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     pair.paused = hint;
   };
 
-  const checkpointNow = async (): Promise<void> => {
+  /**
+   * A checkpoint in two parts. Taken inside `serial` (no batch is judged meanwhile, so the snapshots
+   * hold exactly what was judged): each owned pair's snapshot is encoded, with its offsets, and the
+   * publisher is asked for everything enqueued so far. Finished in the background while batches are
+   * judged on (DESIGN.md: outputs keep flowing in between): once those outputs are acknowledged, the
+   * snapshots of the pairs still owned are sent; once they are acknowledged, the offsets committed.
+   * One at a time, in order, so the state topic's latest snapshot per pair is the newest taken.
+   * Before, the processor judged nothing for the 5-60 ms this waits for the broker, every second.
+   */
+  let checkpointing: Promise<void> | null = null;
+  const beginCheckpoint = (): Promise<void> => {
     const c = consumer;
-    if (!c || !publisher || pairs.size === 0) return;
+    const pub = publisher;
+    if (!c || !pub || pairs.size === 0) return Promise.resolve();
     const gen = generation;
-    await publisher.flush();
     const owned = new Set(c.assignment().map((a) => a.partition));
-    const snaps = [...pairs.entries()].filter(([p]) => owned.has(p));
-    for (const [p, pair] of snaps) {
-      publisher.enqueue(t.state, { key: String(p), partition: p, value: encodePairState(pair.state, pair.next), headers: {} });
-    }
-    await publisher.flush();
-    if (gen !== generation || consumer !== c) return; // crashed or rebalanced meanwhile: no commit
-    await c.commit(snaps.flatMap(([p, pair]) => [
-      { topic: t.foot, partition: p, offset: pair.next.foot },
-      { topic: t.shelf, partition: p, offset: pair.next.shelf },
-    ]));
+    const snaps = [...pairs.entries()].filter(([p]) => owned.has(p)).map(([p, pair]) => ({
+      p, value: encodePairState(pair.state, pair.next), next: { ...pair.next },
+    }));
+    const outputs = pub.flush();
     sinceCheckpoint = 0;
     lastCheckpoint = now();
-    stats.checkpoints++;
+    const live = (): boolean => gen === generation && consumer === c && publisher === pub;
+    const run = (async () => {
+      await outputs;
+      if (!live()) return;
+      // Only pairs this member still owns (a rebalance meanwhile may have moved some).
+      const still = new Set(c.assignment().map((a) => a.partition));
+      const kept = snaps.filter((s) => still.has(s.p));
+      for (const s of kept) pub.enqueue(t.state, { key: String(s.p), partition: s.p, value: s.value, headers: {} });
+      await pub.flush();
+      if (!live()) return; // crashed or rebalanced meanwhile: no commit
+      await c.commit(kept.flatMap((s) => [
+        { topic: t.foot, partition: s.p, offset: s.next.foot },
+        { topic: t.shelf, partition: s.p, offset: s.next.shelf },
+      ]));
+      stats.checkpoints++;
+    })();
+    checkpointing = run;
+    void run.then(() => {
+      if (checkpointing === run) checkpointing = null;
+    }, () => {
+      if (checkpointing === run) checkpointing = null;
+    });
+    return run;
+  };
+  const due = (): boolean => checkpointing === null && sinceCheckpoint > 0 && (sinceCheckpoint >= every || now() - lastCheckpoint >= interval);
+  /** A checkpoint now, and its end: after the one in flight, if any (stop, tests). */
+  const checkpointNow = async (): Promise<void> => {
+    await checkpointing?.catch(() => undefined);
+    await beginCheckpoint();
+  };
+  /** A failed background checkpoint is not news: the next one writes and commits again. */
+  const quietly = (p: Promise<void>): void => {
+    p.catch(() => undefined);
   };
 
   const yieldTurn = createYielder();
@@ -216,7 +252,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
         }
       }
       applyPause(c, batch.partition, pair);
-      if (sinceCheckpoint >= every || now() - lastCheckpoint >= interval) await checkpointNow();
+      if (due()) quietly(beginCheckpoint());
     });
     // The event loop's turn (timers: checkpoints, heartbeat, progress, signals, the dashboard).
     await yieldTurn();
@@ -240,7 +276,8 @@ export function createProcessor(opts: ProcessorOptions): Processor {
       });
       await consumer.start(onBatch);
       timer = setInterval(() => {
-        if (sinceCheckpoint > 0 && now() - lastCheckpoint >= interval) serial(checkpointNow).catch(() => undefined);
+        // Checked again inside: a checkpoint taken meanwhile (by a batch) makes this one due later.
+        if (due()) serial(async () => (due() ? quietly(beginCheckpoint()) : undefined)).catch(() => undefined);
       }, interval);
     },
     async stop(): Promise<void> {
