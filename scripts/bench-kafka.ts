@@ -1,7 +1,8 @@
 /**
  * npm run bench:kafka — the production path on this machine's real broker and PostgreSQL:
  *   (1) end-to-end raw events/s through Kafka into PostgreSQL, verify ok, with the CPU the run's
- *       process and the broker spent per raw event;
+ *       process, the broker and PostgreSQL (when on this machine) spent per raw event, and the most
+ *       this machine's cores allow at that cost (the design's ceiling here, however well it overlaps);
  *   (2) latency from publish to database commit, p50/p99, with the engine paced at 5,000 raw events/s:
  *       over the whole run, and over the last 10 s at each 5-s progress line once the run is 10 s old
  *       (the steady state, after the start's JIT compilation and first writes);
@@ -23,7 +24,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createKafkaBus } from '../src/kafka/kafka-bus.js';
@@ -54,16 +55,46 @@ function brokerCpuS(): number {
     return NaN;
   }
 }
+/**
+ * CPU seconds of the local PostgreSQL server (NaN when the database is not on this machine): every
+ * `postgres` process's own, plus what the postmaster reaped from backends that have exited (a run's
+ * connections close before this is read again).
+ */
+function postgresCpuS(): number {
+  if (!/^(127\.0\.0\.1|localhost|\[::1\])$/.test(new URL(dbUrl).hostname)) return NaN;
+  let ticks = 0;
+  let found = false;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+    found = true;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime, stime, cutime, cstime
+  }
+  return found ? ticks / 100 : NaN;
+}
 const perEventUs = (cpuS: number, events: number): string => (Number.isFinite(cpuS) ? `${fmt((cpuS * 1e6) / events)} µs` : 'n/a');
 const pipelineArgs = ['--layout', 'supermarket', '--rate', '60', '--kafka', brokers, '--database-url', dbUrl];
 
 // (1) end to end, as fast as the pipeline goes
 let b0 = brokerCpuS();
+const pg0 = postgresCpuS();
 const e2e = await runHeadless(['--seed', '42', '--events', String(EVENTS), ...pipelineArgs, '--topic-prefix', `bench-e2e-${tag}-`]);
 let brokerS = brokerCpuS() - b0;
+const pgS = postgresCpuS() - pg0;
+// All three on these cores: the most this design reaches here, whatever the overlap.
+const e2eUs = ((e2e.cpuS + brokerS + pgS) * 1e6) / EVENTS;
 console.log(`(1) end to end, ${fmt(EVENTS)} events: ${fmt(e2e.summary.events_per_sec)} raw events/s, verify ${e2e.summary.verify.ok ? 'ok' : 'FAILED'}` +
   ` (latency at full speed p50 ${e2e.summary.latency_ms.p50} ms, p99 ${e2e.summary.latency_ms.p99} ms);` +
-  ` CPU per raw event: storesim ${perEventUs(e2e.cpuS, EVENTS)}, broker ${perEventUs(brokerS, EVENTS)}`);
+  ` CPU per raw event: storesim ${perEventUs(e2e.cpuS, EVENTS)} (${Math.round((100 * e2e.cpuS) / e2e.wallS)}% of a core), broker ${perEventUs(brokerS, EVENTS)},` +
+  ` PostgreSQL ${perEventUs(pgS, EVENTS)}` +
+  (Number.isFinite(e2eUs) ? `: ${fmt(e2eUs)} µs in all, at most ${fmt((cpus().length * 1e6) / e2eUs)} raw events/s on these ${cpus().length} cores` : ''));
 
 // (2) latency at a fixed 5,000 raw events/s
 const pacedEvents = Math.min(EVENTS, 100_000);
