@@ -5,6 +5,7 @@
  * the Kafka bus opens its first connection: bounded in time, failures mapped to unreachable (exit 3)
  * and refused (exit 4).
  */
+import './kafkajs-preload.js'; // before kafkajs: see there
 import { AssignerProtocol, type Admin } from 'kafkajs';
 import { BusError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
 import { connectWithin, describeBrokers, quietBoundedKafka, type KafkaTarget } from './connect.js';

@@ -4,6 +4,7 @@
  * pair"). Members are sorted by id; partitions p are dealt round-robin over them. The memory bus
  * assigns the same way.
  */
+import './kafkajs-preload.js'; // before kafkajs: see there
 import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
 
 export const CO_PARTITIONED_ASSIGNER_NAME = 'StoresimCoPartitioned';

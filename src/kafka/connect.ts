@@ -3,6 +3,7 @@
  * time, its kafkajs retries bounded to about as long, failures mapped to KafkaUnreachableError
  * (exit 3) or KafkaRefusedError (exit 4) with one line that names the brokers and the fix.
  */
+import './kafkajs-preload.js'; // before kafkajs: see there
 import type tls from 'node:tls';
 import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { KafkaRefusedError, KafkaUnreachableError } from './errors.js';

@@ -13,6 +13,7 @@
  * - First connection: no broker within `connectionTimeout` → KafkaUnreachableError (exit 3);
  *   authentication, authorization and policy failures → KafkaRefusedError (exit 4).
  */
+import './kafkajs-preload.js'; // before kafkajs: see there
 import type tls from 'node:tls';
 import {
   CompressionTypes, Kafka, Partitioners, PartitionAssigners, logLevel as KafkaLogLevel,

@@ -3,21 +3,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeRecordFast, installFastRecordDecoder, type BatchContext, type DecodedRecord, type RecordDecoder } from './kafkajs-decode.js';
 import { encodeRecord, type RecordInput } from './kafkajs-record.js';
+import { kafkajsOwnModule } from './testing.js';
 
 const require = createRequire(import.meta.url);
 const DecoderClass = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => { buffer: Buffer; offset: number };
 
 /** kafkajs's own record decoder, loaded fresh (the cached module may hold ours). */
-function kafkajsRecordDecoder(): RecordDecoder {
-  const p = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
-  const saved = require.cache[p];
-  delete require.cache[p];
-  try {
-    return require(p) as RecordDecoder;
-  } finally {
-    if (saved) require.cache[p] = saved;
-  }
-}
+const kafkajsRecordDecoder = (): RecordDecoder => kafkajsOwnModule<RecordDecoder>('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
 
 /** A record's bytes as kafkajs's batch decoder hands them over: the body after the length varint. */
 function body(input: RecordInput): Buffer {
