@@ -4,8 +4,10 @@
  * memory bus itself keeps every message, so this looks at the processor's state only.
  */
 import { describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/types.js';
+import { OUTPUT_BACKLOG } from '../src/pipeline/processor.js';
 import type { PendingCounts } from '../src/pipeline/processor-core.js';
-import { createPipeline } from './pipeline-harness.js';
+import { createPipeline, VERIFY_OK, waitUntil } from './pipeline-harness.js';
 
 describe('memory', () => {
   it('keeps carts, held events and dedup ids bounded on a long run', async () => {
@@ -49,6 +51,41 @@ describe('memory', () => {
       }
       expect(processor.pendingCounts()).toEqual({ runs: 0, carts: 0, held: 0, dedupIds: 0 });
     } finally {
+      await p.cleanup();
+    }
+  }, 60_000);
+});
+
+describe("the processor's outputs awaiting acknowledgement", () => {
+  it('stay bounded while its sends are held: it waits, and the run completes once they flow', async () => {
+    // Given a sink whose database writes wait for a gate, so its group commits nothing and the
+    // in-process bus holds the processor's sends once that group is 40,000 messages behind
+    const p = await createPipeline({ events: 90_000 });
+    let open = (): void => undefined;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const gated: Database = { ...p.db.db, async writeBatch(b) {
+      await gate;
+      return p.db.db.writeBatch(b);
+    } };
+    try {
+      await p.startSink({ db: gated });
+      const processor = await p.startProcessor();
+      p.startEngine();
+      // When the processor has judged as much as that allows (checkpoints no longer hold it back)
+      await waitUntil(() => processor.stats().waitingForRoom, 'the processor waiting for room among its outputs');
+      // Then it waits at the bound, one batch's outputs over at most, with raw messages still unread
+      const s = processor.stats();
+      expect(s.outputsPending).toBeGreaterThanOrEqual(OUTPUT_BACKLOG);
+      expect(s.outputsPending).toBeLessThan(OUTPUT_BACKLOG + 2_000);
+      expect(s.consumed).toBeLessThan(await p.rawMessages());
+      // And once the database writes again, every event arrives, once
+      open();
+      expect(await p.drained(30_000)).toBe(true);
+      expect(await p.verify()).toMatchObject(VERIFY_OK);
+    } finally {
+      open();
       await p.cleanup();
     }
   }, 60_000);

@@ -44,6 +44,10 @@ export interface ProcessorStats {
   checkpoints: number;
   latestRejected: DeadLetter[];
   pairs: number;
+  /** Outputs sent and not yet acknowledged. */
+  outputsPending: number;
+  /** Whether it waits for room among them (roomForOutputs): its sends are held. */
+  waitingForRoom: boolean;
 }
 
 export interface Processor {
@@ -64,6 +68,8 @@ export interface Processor {
 interface Pair { state: PairState; next: { foot: number; shelf: number }; paused: 'foot' | 'shelf' | null }
 
 const RING = 50;
+/** Outputs sent and not yet acknowledged at which the processor waits (roomForOutputs). */
+export const OUTPUT_BACKLOG = 20_000;
 
 export function createProcessor(opts: ProcessorOptions): Processor {
   const now = opts.now ?? Date.now;
@@ -74,7 +80,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
   const pairs = new Map<number, Pair>();
   const stats: ProcessorStats = {
     consumed: 0, accepted: 0, rejected: 0, redelivered: 0, stale: 0, byCode: {}, transactions: 0, revenueCents: 0,
-    itemsSold: 0, visitsClosed: 0, purchasedVisits: 0, checkpoints: 0, latestRejected: [], pairs: 0,
+    itemsSold: 0, visitsClosed: 0, purchasedVisits: 0, checkpoints: 0, latestRejected: [], pairs: 0, outputsPending: 0, waitingForRoom: false,
   };
   let consumer: BusConsumer | null = null;
   let producer: BusProducer | null = null;
@@ -227,6 +233,23 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     p.catch(() => undefined);
   };
 
+  /**
+   * Judges on only while fewer than OUTPUT_BACKLOG outputs wait for their acknowledgement. With
+   * checkpoints beside the judging nothing else stops the processor when its sends are held (the
+   * in-process bus holds them while the sink's group is 40,000 messages behind; a broker down):
+   * waiting here keeps its memory bounded and, through its consumer, the engine behind it waiting.
+   * Gives up at once on a stop, a crash or a rebalance.
+   */
+  const roomForOutputs = async (c: BusConsumer): Promise<void> => {
+    const pub = publisher;
+    const gen = generation;
+    while (pub && pub.backlog >= OUTPUT_BACKLOG && publisher === pub && consumer === c && gen === generation && !closing) {
+      stats.waitingForRoom = true;
+      await Promise.race([pub.waitForRoom(), new Promise((r) => setTimeout(r, 100))]);
+    }
+    stats.waitingForRoom = false;
+  };
+
   const yieldTurn = createYielder();
   const onBatch = async (batch: { topic: string; partition: number; messages: IncomingMessage[]; isStale(): boolean }): Promise<void> => {
     await serial(async () => {
@@ -253,6 +276,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
       }
       applyPause(c, batch.partition, pair);
       if (due()) quietly(beginCheckpoint());
+      await roomForOutputs(c);
     });
     // The event loop's turn (timers: checkpoints, heartbeat, progress, signals, the dashboard).
     await yieldTurn();
@@ -265,7 +289,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
       joined = signal();
       producer = opts.bus.createProducer();
       await producer.connect();
-      publisher = createPublisher({ producer });
+      publisher = createPublisher({ producer, maxBufferedMessages: OUTPUT_BACKLOG });
       consumer = opts.bus.createConsumer({
         groupId: opts.groupId,
         topics: [t.foot, t.shelf],
@@ -310,7 +334,7 @@ export function createProcessor(opts: ProcessorOptions): Processor {
     },
     checkpoint: () => serial(checkpointNow),
     joined: () => joined.promise,
-    stats: () => ({ ...stats, latestRejected: [...stats.latestRejected], byCode: { ...stats.byCode } }),
+    stats: () => ({ ...stats, latestRejected: [...stats.latestRejected], byCode: { ...stats.byCode }, outputsPending: publisher?.backlog ?? 0 }),
     pendingCounts(): PendingCounts {
       const sum: PendingCounts = { runs: 0, carts: 0, held: 0, dedupIds: 0 };
       for (const pair of pairs.values()) {
