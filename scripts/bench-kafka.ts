@@ -43,14 +43,22 @@ execFileSync('bash', [join(ROOT, 'scripts/kafka-start.sh')], { stdio: 'inherit' 
 await ensureBenchDatabase(dbUrl);
 console.log(`bench:kafka — broker ${brokers}, database ${dbUrl.replace(/:[^:@/]*@/, ':***@')}; ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
+/**
+ * A process's CPU seconds from its /proc/PID/stat line: utime + stime, with `reaped` also what it
+ * collected from children that exited (cutime + cstime). Clock ticks are 100 a second.
+ */
+function statCpuS(stat: string, reaped = false): number {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / 100;
+}
+const statName = (stat: string): string => stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+
 /** CPU seconds of the local broker started by kafka-start.sh (NaN when it is not ours). */
 function brokerCpuS(): number {
   const pidFile = join(ROOT, '.cache/kafka/kafka.pid');
   if (!existsSync(pidFile)) return NaN;
   try {
-    const stat = readFileSync(`/proc/${readFileSync(pidFile, 'utf8').trim()}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100/s)
+    return statCpuS(readFileSync(`/proc/${readFileSync(pidFile, 'utf8').trim()}/stat`, 'utf8'));
   } catch {
     return NaN;
   }
@@ -62,7 +70,7 @@ function brokerCpuS(): number {
  */
 function postgresCpuS(): number {
   if (!/^(127\.0\.0\.1|localhost|\[::1\])$/.test(new URL(dbUrl).hostname)) return NaN;
-  let ticks = 0;
+  let cpuS = 0;
   let found = false;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -72,12 +80,11 @@ function postgresCpuS(): number {
     } catch {
       continue; // exited meanwhile
     }
-    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+    if (statName(stat) !== 'postgres') continue;
     found = true;
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime, stime, cutime, cstime
+    cpuS += statCpuS(stat, true);
   }
-  return found ? ticks / 100 : NaN;
+  return found ? cpuS : NaN;
 }
 const perEventUs = (cpuS: number, events: number): string => (Number.isFinite(cpuS) ? `${fmt((cpuS * 1e6) / events)} µs` : 'n/a');
 const pipelineArgs = ['--layout', 'supermarket', '--rate', '60', '--kafka', brokers, '--database-url', dbUrl];
