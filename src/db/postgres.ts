@@ -1,10 +1,12 @@
 /**
- * The PostgreSQL dialect (pg). A batch is one transaction of UNNEST inserts, one statement per
- * table, ON CONFLICT DO NOTHING (DESIGN.md measured this at about 71k staging rows/s). COPY into a
- * temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING, was measured on the sink's batches
- * and was not faster (0.6–0.9 of UNNEST's rows/s, new or redelivered: npm run bench:pg-insert,
- * docs/kafka.md, Performance), so it needs no COPY library. Nor did joining the tables' inserts into
- * one statement of data-modifying CTEs (fewer round trips) change a batch's time.
+ * The PostgreSQL dialect (pg). A sink batch is one statement: UNNEST inserts, one per table, as
+ * data-modifying CTEs, ON CONFLICT DO NOTHING, and with the warehouse the days and report_totals
+ * summed from what they inserted (DESIGN.md measured UNNEST at about 71k staging rows/s). COPY into
+ * a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING, was measured on the sink's
+ * batches and was not faster (0.6–0.9 of UNNEST's rows/s, new or redelivered: npm run
+ * bench:pg-insert, docs/kafka.md, Performance), so it needs no COPY library. One statement takes
+ * no less of the database's time than a transaction of several on an idle client; it counts when
+ * the client's event loop is busy, as the pipeline's is (each round trip waits for a turn).
  */
 import type pg from 'pg';
 import { assembleCounts, assembleTransactions, num, runFromRecord } from './decode.js';
@@ -15,8 +17,8 @@ import { runPatchColumns } from './run-columns.js';
 import { RUNS_WITH_ROWS_SQL, rebuildRun } from './rebuild.js';
 import { RUN_TABLES } from './types.js';
 import type { Database, RunContents, RunCounts, RunRow, RunTable, SinkBatch, WarehouseCounts } from './types.js';
-import { dimDateRow, dimensionRows, factSalesRows, factVisitRow, totalsOf } from './warehouse.js';
-import type { FactSalesRow, FactVisitRow, Facts, ReportTotalRow } from './warehouse.js';
+import { dimDateRow, dimensionRows, factSalesRows, factVisitRow } from './warehouse.js';
+import type { DimDateRow, Facts, ReportTotalRow } from './warehouse.js';
 import type { VisitStatus } from '../engine/types.js';
 
 type Rec = Record<string, unknown>;
@@ -76,21 +78,63 @@ const INSERT_DIM_DATE = `INSERT INTO dim_date (date_key, date, iso_week, iso_wee
     $9::integer[], $10::boolean[])
   ON CONFLICT DO NOTHING`;
 
+/** `$n` → `$(n + by)`: one statement's parameters after another's, as CTEs of a single statement. */
+function shiftParams(sql: string, by: number): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
+}
+
+/**
+ * A sink batch in one statement (one implicit transaction, one round trip): the inserts as CTEs,
+ * each with its own arrays. Its parameters: staging 9, rejected 11, transactions 11, sale lines 16,
+ * visits 21, then (warehouse) dim_date 10. One round trip instead of nine (BEGIN, the inserts, the
+ * prices, the days, the totals, COMMIT) matters because each waits for this process's event loop,
+ * which the engine and the processor share: measured in docs/kafka.md, Performance.
+ */
+const WRITE_CTES = [
+  `st AS (${INSERT_STAGING} RETURNING run_id)`,
+  `rj AS (${shiftParams(INSERT_REJECTED, 9)})`,
+  `tr AS (${shiftParams(INSERT_TRANSACTIONS, 20)})`,
+  `fs AS (${shiftParams(INSERT_LINES, 31)} RETURNING run_id, item_id, quantity, total_cents, payment_method, sale_hour)`,
+  `vi AS (${shiftParams(INSERT_VISITS, 47)}
+    RETURNING run_id, status, transaction_id, payment_method, entry_hour, lane, queue_wait_ms, cart_value_cents)`,
+];
+const WRITE_BATCH = `WITH ${WRITE_CTES.join(',\n')}\nSELECT 1`;
+
+/**
+ * With the warehouse: the days, and report_totals summed from the rows this statement inserted
+ * (RETURNING), so a redelivered batch adds nothing. The sums are `totalsOf` (src/db/warehouse.ts,
+ * which SQLite and the rebuild use) in SQL; a test holds the two equal. Grouped, because an upsert
+ * may touch a row once per statement, and ordered by key like totalsOf's, so that concurrent sinks
+ * lock report_totals' rows in one order.
+ */
+const WRITE_BATCH_WAREHOUSE = `WITH ${WRITE_CTES.join(',\n')},
+  dd AS (${shiftParams(INSERT_DIM_DATE, 68)}),
+  sums (run_id, dimension, member, n, units, value) AS (
+    SELECT run_id, 'accepted'::text, ''::text, count(*)::bigint, 0::bigint, 0::bigint FROM st GROUP BY run_id
+    UNION ALL SELECT run_id, 'item', item_id, 1, quantity, total_cents FROM fs
+    UNION ALL SELECT run_id, 'payment', coalesce(payment_method, ''), 0, 0, total_cents FROM fs
+    UNION ALL SELECT run_id, 'hour', lpad(sale_hour::text, 2, '0'), 0, 0, total_cents FROM fs
+    UNION ALL SELECT run_id, 'status', status, 1, (transaction_id IS NOT NULL)::int, cart_value_cents FROM vi
+    UNION ALL SELECT run_id, 'payment', coalesce(payment_method, ''), 1, 0, 0 FROM vi WHERE transaction_id IS NOT NULL
+    UNION ALL SELECT run_id, 'hour', lpad(entry_hour::text, 2, '0'), 1, 0, 0 FROM vi
+    UNION ALL SELECT run_id, 'lane', lane::text, 1, 0, queue_wait_ms FROM vi WHERE lane IS NOT NULL AND queue_wait_ms IS NOT NULL)
+  INSERT INTO report_totals AS t (run_id, dimension, member, n, units, value)
+  SELECT run_id, dimension, member, sum(n), sum(units), sum(value) FROM sums
+  GROUP BY run_id, dimension, member ORDER BY run_id COLLATE "C", dimension COLLATE "C", member COLLATE "C"
+  ON CONFLICT (run_id, dimension, member) DO UPDATE SET n = t.n + excluded.n, units = t.units + excluded.units, value = t.value + excluded.value`;
+
+/** dim_date rows as INSERT_DIM_DATE's arrays. */
+function dimDateColumns(days: readonly DimDateRow[]): unknown[][] {
+  return columns(days, [
+    (d) => d.date_key, (d) => d.date, (d) => d.iso_week, (d) => d.iso_weekday, (d) => d.weekday_name, (d) => d.day_of_month, (d) => d.month,
+    (d) => d.quarter, (d) => d.year, (d) => d.is_weekend,
+  ]);
+}
+
 /** `?` placeholders → `$1, $2, …` (the report and export SQL is written once for both dialects; it has no `?` in strings). */
 export function numberPlaceholders(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
-}
-
-/**
- * The rows an INSERT … RETURNING reported as inserted: all of them, unless some conflicted. A key
- * that comes twice in one batch (both copies of a message a producer retry repeated) was inserted
- * once, so it keeps its first row only.
- */
-function onlyReturned<T>(rows: T[], returned: Rec[], key: (r: T) => string, returnedKey: (r: Rec) => string): T[] {
-  if (returned.length === rows.length) return rows;
-  const keys = new Set(returned.map(returnedKey));
-  return rows.filter((r) => keys.delete(key(r)));
 }
 
 /** Column arrays for UNNEST: one array per column, rows in order. */
@@ -197,7 +241,7 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
     return new Map((rows as Rec[]).map((r) => [String(r.item_id), num(r.list_price_cents)]));
   }
   /** Prices for every item of these facts' source rows, reloading once when one is missing. */
-  async function pricesFor(c: pg.PoolClient, itemIds: Iterable<string>): Promise<Map<string, number>> {
+  async function pricesFor(c: pg.PoolClient | pg.Pool, itemIds: Iterable<string>): Promise<Map<string, number>> {
     prices ??= await loadPrices(c);
     for (const id of itemIds) {
       if (!prices.has(id)) {
@@ -214,10 +258,7 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
   async function addDays(c: pg.PoolClient, keys: Iterable<number>): Promise<void> {
     const days = [...keys].filter((k) => !knownDays.has(k)).map(dimDateRow);
     if (days.length === 0) return;
-    await c.query(INSERT_DIM_DATE, columns(days, [
-      (d) => d.date_key, (d) => d.date, (d) => d.iso_week, (d) => d.iso_weekday, (d) => d.weekday_name, (d) => d.day_of_month, (d) => d.month,
-      (d) => d.quarter, (d) => d.year, (d) => d.is_weekend,
-    ]));
+    await c.query(INSERT_DIM_DATE, dimDateColumns(days));
   }
   async function addTotals(c: pg.PoolClient, totals: readonly ReportTotalRow[]): Promise<void> {
     if (totals.length === 0) return;
@@ -255,71 +296,56 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
     async writeBatch(batch: SinkBatch): Promise<void> {
       const { staging, rejected, transactions, visits } = batch;
       if (staging.length + rejected.length + transactions.length + visits.length === 0) return;
-      let days = null as Set<number> | null;
-      await tx(async (c) => {
-        const accepted = new Map<string, number>();
-        if (staging.length > 0) {
-          const single = staging.every((r) => r.run_id === staging[0]!.run_id);
-          // One run per batch (the usual case): the row count says how many were new; else ask which.
-          const res = await c.query(warehouse && !single ? `${INSERT_STAGING} RETURNING run_id` : INSERT_STAGING, columns(staging, [
-            (r) => r.run_id, (r) => r.event_id, (r) => r.seq, (r) => r.topic, (r) => r.event_type, (r) => r.customer_id, (r) => r.visit_id,
-            (r) => isoUtc(r.event_time), (r) => r.payload,
-          ]));
-          if (single) accepted.set(staging[0]!.run_id, res.rowCount ?? 0);
-          else for (const r of res.rows as Rec[]) accepted.set(String(r.run_id), (accepted.get(String(r.run_id)) ?? 0) + 1);
+      let book: Map<string, number> | null = null;
+      if (warehouse && visits.length > 0) {
+        try {
+          book = await pricesFor(pool, visitItems(visits));
+        } catch (err) {
+          throw classifyPgRuntimeError(err, where);
         }
-        if (rejected.length > 0) {
-          await c.query(INSERT_REJECTED, columns(rejected, [
-            (r) => r.run_id, (r) => r.seq, (r) => r.code, (r) => r.reason, (r) => r.source_topic, (r) => r.source_partition, (r) => r.source_offset,
-            (r) => r.key, (r) => r.value, (r) => r.headers, (r) => isoUtc(r.rejected_at),
-          ]));
-        }
-        if (transactions.length > 0) {
-          await c.query(INSERT_TRANSACTIONS, columns(transactions, [
-            (t) => t.run_id, (t) => t.transaction_id, (t) => t.visit_id, (t) => t.customer_id, (t) => t.store_id, (t) => t.lane,
-            (t) => t.payment_method, (t) => isoUtc(t.transaction_time), (t) => t.subtotal_cents, (t) => t.discount_cents, (t) => t.total_cents,
-          ]));
-        }
-        // A sale line is stored once, in fact_sales, with its transaction's columns, whether or not
-        // the warehouse is loaded (transaction_items is a view of it).
-        const lines = transactions.flatMap(factSalesRows);
-        let newLines: FactSalesRow[] = [];
-        if (lines.length > 0) {
-          const inserted = await c.query(warehouse ? `${INSERT_LINES} RETURNING run_id, transaction_id, line_no` : INSERT_LINES, columns(lines, [
-            (f) => f.run_id, (f) => f.transaction_id, (f) => f.line_no, (f) => f.date_key, (f) => f.sold_at, (f) => f.sale_hour, (f) => f.item_id,
-            (f) => f.customer_id, (f) => f.store_id, (f) => f.lane, (f) => f.payment_method, (f) => f.quantity, (f) => f.unit_price_cents,
-            (f) => f.discount_rate, (f) => f.discount_cents, (f) => f.total_cents,
-          ]));
-          if (warehouse) newLines = onlyReturned(lines, inserted.rows as Rec[], (f) => `${f.run_id}\u0000${f.transaction_id}\u0000${f.line_no}`,
-            (r) => `${String(r.run_id)}\u0000${String(r.transaction_id)}\u0000${num(r.line_no)}`);
-        }
-        // A visit's fact columns go on its row when the warehouse is loaded, else stay NULL until a rebuild.
-        let newVisits: FactVisitRow[] = [];
-        if (visits.length > 0) {
-          const book = warehouse ? await pricesFor(c, visitItems(visits)) : null;
-          const facts = book ? visits.map((v) => factVisitRow(v, (id) => book.get(id))) : null;
-          const rows = visits.map((v, i) => ({ v, f: facts?.[i] }));
-          const inserted = await c.query(warehouse ? `${INSERT_VISITS} RETURNING run_id, visit_id` : INSERT_VISITS, columns(rows, [
-            ({ v }) => v.run_id, ({ v }) => v.visit_id, ({ v }) => v.record_id, ({ v }) => v.customer_id, ({ v }) => v.store_id, ({ v }) => v.status,
-            ({ v }) => isoUtc(v.entry_time), ({ v }) => isoUtcOrNull(v.exit_time), ({ v }) => v.lane, ({ v }) => isoUtcOrNull(v.queue_joined_at),
-            ({ v }) => isoUtcOrNull(v.service_started_at), ({ v }) => v.payment_method, ({ v }) => v.transaction_id, ({ v }) => v.lines, ({ v }) => v.items,
-            ({ v }) => v.stale, ({ f }) => f?.date_key ?? null, ({ f }) => f?.entry_hour ?? null, ({ f }) => f?.dwell_ms ?? null,
-            ({ f }) => f?.cart_value_cents ?? null, ({ f }) => f?.queue_wait_ms ?? null,
-          ]));
-          if (facts) newVisits = onlyReturned(facts, inserted.rows as Rec[], (f) => `${f.run_id}\u0000${f.visit_id}`,
-            (r) => `${String(r.run_id)}\u0000${String(r.visit_id)}`);
-        }
-        if (warehouse) {
-          const keys = new Set<number>();
-          for (const f of newLines) keys.add(f.date_key);
-          for (const f of newVisits) keys.add(f.date_key);
-          await addDays(c, keys);
-          await addTotals(c, totalsOf(newLines, newVisits, accepted));
-          days = keys;
-        }
-      });
-      // Only after the commit: a rolled-back batch must not leave its days marked as written.
-      if (days) for (const k of days) knownDays.add(k);
+      }
+      // A sale line is stored once, in fact_sales, with its transaction's columns, whether or not
+      // the warehouse is loaded (transaction_items is a view of it). A visit's fact columns go on its
+      // row when the warehouse is loaded, else stay NULL until a rebuild.
+      const lines = transactions.flatMap(factSalesRows);
+      const facts = book ? visits.map((v) => factVisitRow(v, (id) => book.get(id))) : null;
+      const rows = visits.map((v, i) => ({ v, f: facts?.[i] }));
+      const days: DimDateRow[] = [];
+      if (warehouse) {
+        const keys = new Set<number>();
+        for (const f of lines) if (!knownDays.has(f.date_key)) keys.add(f.date_key);
+        for (const f of facts ?? []) if (!knownDays.has(f.date_key)) keys.add(f.date_key);
+        for (const k of keys) days.push(dimDateRow(k));
+      }
+      await q(warehouse ? WRITE_BATCH_WAREHOUSE : WRITE_BATCH, [
+        ...columns(staging, [
+          (r) => r.run_id, (r) => r.event_id, (r) => r.seq, (r) => r.topic, (r) => r.event_type, (r) => r.customer_id, (r) => r.visit_id,
+          (r) => isoUtc(r.event_time), (r) => r.payload,
+        ]),
+        ...columns(rejected, [
+          (r) => r.run_id, (r) => r.seq, (r) => r.code, (r) => r.reason, (r) => r.source_topic, (r) => r.source_partition, (r) => r.source_offset,
+          (r) => r.key, (r) => r.value, (r) => r.headers, (r) => isoUtc(r.rejected_at),
+        ]),
+        ...columns(transactions, [
+          (t) => t.run_id, (t) => t.transaction_id, (t) => t.visit_id, (t) => t.customer_id, (t) => t.store_id, (t) => t.lane,
+          (t) => t.payment_method, (t) => isoUtc(t.transaction_time), (t) => t.subtotal_cents, (t) => t.discount_cents, (t) => t.total_cents,
+        ]),
+        ...columns(lines, [
+          (f) => f.run_id, (f) => f.transaction_id, (f) => f.line_no, (f) => f.date_key, (f) => f.sold_at, (f) => f.sale_hour, (f) => f.item_id,
+          (f) => f.customer_id, (f) => f.store_id, (f) => f.lane, (f) => f.payment_method, (f) => f.quantity, (f) => f.unit_price_cents,
+          (f) => f.discount_rate, (f) => f.discount_cents, (f) => f.total_cents,
+        ]),
+        ...columns(rows, [
+          ({ v }) => v.run_id, ({ v }) => v.visit_id, ({ v }) => v.record_id, ({ v }) => v.customer_id, ({ v }) => v.store_id, ({ v }) => v.status,
+          ({ v }) => isoUtc(v.entry_time), ({ v }) => isoUtcOrNull(v.exit_time), ({ v }) => v.lane, ({ v }) => isoUtcOrNull(v.queue_joined_at),
+          ({ v }) => isoUtcOrNull(v.service_started_at), ({ v }) => v.payment_method, ({ v }) => v.transaction_id, ({ v }) => v.lines, ({ v }) => v.items,
+          ({ v }) => v.stale, ({ f }) => f?.date_key ?? null, ({ f }) => f?.entry_hour ?? null, ({ f }) => f?.dwell_ms ?? null,
+          ({ f }) => f?.cart_value_cents ?? null, ({ f }) => f?.queue_wait_ms ?? null,
+        ]),
+        ...(warehouse ? dimDateColumns(days) : []),
+      ]);
+      // Only after the commit: a failed write must not leave its days marked as written.
+      for (const d of days) knownDays.add(d.date_key);
     },
 
     async seedDimensions(fixtures) {

@@ -172,6 +172,28 @@ describe.each(['sqlite', 'postgres'] as const)('%s warehouse', (dialect) => {
     expect(twice).toEqual(once);
   });
 
+  it('a batch holding two runs adds to each run the sums of its own rows', async () => {
+    // Given each run's batches written alone
+    const a = batchesOf(RUN_A, 60, 3);
+    const b = batchesOf(RUN_B, 50, 4);
+    for (const x of [...a, ...b]) await t.db.writeBatch(x);
+    const alone = { a: await facts(t.db, RUN_A), b: await facts(t.db, RUN_B) };
+    expect(alone.a.totals.length).toBeGreaterThan(10);
+    await t.db.reset();
+    await t.db.seedDimensions(fixtures);
+    // When the two runs' batches are merged pairwise into batches of both (a sink reading the
+    // topics of a resumed run and of a new one under one prefix)
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const [x, y] = [a[i], b[i]];
+      await t.db.writeBatch({
+        staging: [...(x?.staging ?? []), ...(y?.staging ?? [])], rejected: [...(x?.rejected ?? []), ...(y?.rejected ?? [])],
+        transactions: [...(y?.transactions ?? []), ...(x?.transactions ?? [])], visits: [...(x?.visits ?? []), ...(y?.visits ?? [])],
+      });
+    }
+    // Then each run's facts and totals are those it had alone
+    expect({ a: await facts(t.db, RUN_A), b: await facts(t.db, RUN_B) }).toEqual(alone);
+  });
+
   it('revenue in the facts equals the transactions total; report_totals equal the sums of the facts', async () => {
     for (const b of batchesOf(RUN_A, 80)) await t.db.writeBatch(b);
     const c = await t.db.counts(RUN_A);
