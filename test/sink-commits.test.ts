@@ -9,6 +9,18 @@ import type { TopicPartitionOffset } from '../src/kafka/bus.js';
 import type { Database } from '../src/db/types.js';
 import { createPipeline, interceptBus, VERIFY_OK, waitUntil } from './pipeline-harness.js';
 
+/** The sink's group has committed every message of the sink's topics. */
+async function expectAllCommitted(p: Awaited<ReturnType<typeof createPipeline>>): Promise<void> {
+  for (const topic of [p.names.clean, p.names.pos, p.names.visits, p.names.rejected]) {
+    const ends = await p.bus.topicOffsets(topic);
+    const committed = await p.bus.groupOffsets(p.groups.sink, topic);
+    for (const { partition, high } of ends) {
+      if (high === 0) continue;
+      expect(committed.find((o) => o.partition === partition)?.offset, `${topic}/${partition}`).toBe(high);
+    }
+  }
+}
+
 describe('sink commits', () => {
   it('write on while a commit is in flight, merge what was written meanwhile, and are all sent when stop() returns', async () => {
     const p = await createPipeline({ events: 6_000 });
@@ -56,18 +68,53 @@ describe('sink commits', () => {
         }
       }
       // And once stop() has returned, the group has committed every message of the sink's topics
-      for (const topic of [p.names.clean, p.names.pos, p.names.visits, p.names.rejected]) {
-        const ends = await p.bus.topicOffsets(topic);
-        const committed = await p.bus.groupOffsets(p.groups.sink, topic);
-        for (const { partition, high } of ends) {
-          if (high === 0) continue;
-          expect(committed.find((o) => o.partition === partition)?.offset, `${topic}/${partition}`).toBe(high);
-        }
-      }
+      await expectAllCommitted(p);
       await p.stopAll();
       expect(await p.verify()).toMatchObject(VERIFY_OK);
     } finally {
       release();
+      await p.cleanup();
+    }
+  }, 40_000);
+
+  it('commit at most once per commitEveryMs while running, and everything at once on stop', async () => {
+    const p = await createPipeline({ events: 6_000 });
+    try {
+      // Given a sink that may commit once per 150 ms, writing small batches
+      const EVERY = 150;
+      const starts: number[] = [];
+      let stopping = false;
+      let writes = 0;
+      const bus = interceptBus(p.bus, {
+        async commit(group, _offsets, commit) {
+          if (group === p.groups.sink && !stopping) starts.push(performance.now());
+          await commit();
+        },
+      });
+      const counted: Database = { ...p.db.db, async writeBatch(b) {
+        await p.db.db.writeBatch(b);
+        writes++;
+      } };
+      const sink = await p.startSink({ bus, db: counted, maxBatch: 100, commitEveryMs: EVERY });
+      await p.startProcessor();
+      p.startEngine();
+
+      // When the run drains
+      expect(await p.drained()).toBe(true);
+
+      // Then the commits while running were at least EVERY ms apart (a timer's 1 ms of rounding
+      // aside), far fewer than the writes
+      expect(starts.length).toBeGreaterThan(1);
+      for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(EVERY - 1);
+      expect(starts.length).toBeLessThan(writes);
+
+      // And stop() still leaves every message of the sink's topics committed
+      stopping = true;
+      await sink.stop();
+      await expectAllCommitted(p);
+      await p.stopAll();
+      expect(await p.verify()).toMatchObject(VERIFY_OK);
+    } finally {
       await p.cleanup();
     }
   }, 40_000);

@@ -26,6 +26,13 @@ export interface SinkOptions {
    * so batches grow with the load and a quiet stream waits for nothing (docs/pipeline.md).
    */
   lingerMs?: number;
+  /**
+   * Least time between two offset commits while running, ms. Default 100. A commit per write would
+   * be a Kafka request per write (tens a second at a few thousand events/s) for nothing: a commit
+   * only bounds what a restarted sink reads again, and the idempotent writes keep that once. A
+   * stop commits at once.
+   */
+  commitEveryMs?: number;
   /** Called when a write fails; the sink retries with backoff (a database outage pauses, never drops). */
   onError?: (err: unknown) => void;
   /**
@@ -85,6 +92,10 @@ export function createSink(opts: SinkOptions): Sink {
   /** Offsets of written batches not yet sent to Kafka: the newest per topic-partition (see queueCommit). */
   let toCommit = new Map<string, TopicPartitionOffset>();
   let committing: Promise<void> | null = null;
+  const commitEveryMs = opts.commitEveryMs ?? 100;
+  /** The next commit's turn (commitEveryMs after the one before), while running. */
+  let commitTimer: NodeJS.Timeout | null = null;
+  let lastCommitSentAt = -Infinity;
   /** A write that failed for good (see flush). */
   let broken: unknown = null;
   let joined = signal();
@@ -182,34 +193,60 @@ export function createSink(opts: SinkOptions): Sink {
   /**
    * Commits a written batch's offsets to Kafka without holding up the next write: the next batch's
    * transaction starts at once while the commit travels. Commits still go out in order, one at a
-   * time, and the offsets of batches written while one is in flight are merged (the newest per
-   * partition), so a commit never covers a batch that is not in the database.
+   * time, at most one per commitEveryMs while running, and the offsets of batches written
+   * meanwhile go together (the newest per partition), so a commit never covers a batch that is not
+   * in the database.
    */
   const queueCommit = (commits: TopicPartitionOffset[]): void => {
     for (const o of commits) toCommit.set(`${o.topic}\u0000${o.partition}`, o);
-    if (committing) return;
+    if (committing || commitTimer || toCommit.size === 0) return;
+    const wait = lastCommitSentAt + commitEveryMs - now();
+    if (wait > 0 && !closing) {
+      commitTimer = setTimeout(() => {
+        commitTimer = null;
+        sendCommits();
+      }, wait);
+      return;
+    }
+    sendCommits();
+  };
+
+  const sendCommits = (): void => {
+    if (committing || toCommit.size === 0) return;
     const run = (async () => {
-      while (toCommit.size > 0 && consumer) {
+      // While running, one commit per turn; a stop sends everything left, one after another.
+      do {
+        const c = consumer;
+        if (!c) return;
         const next = [...toCommit.values()];
         toCommit = new Map();
+        lastCommitSentAt = now();
         try {
-          await consumer.commit(next);
+          await c.commit(next);
         } catch (err) {
           // The rows are written; a commit refused after a rebalance only means they come again and
           // the idempotent inserts keep them once. Later batches carry on.
           opts.onError?.(err);
         }
-      }
+      } while (closing && toCommit.size > 0);
     })();
     committing = run;
     void run.finally(() => {
-      if (committing === run) committing = null;
+      if (committing !== run) return;
+      committing = null;
+      queueCommit([]); // what was written meanwhile takes the next turn
     });
   };
 
-  /** Waits until every written batch's offsets have been sent. */
+  /** Sends every written batch's offsets now, and waits until they are sent. */
   const commitsSent = async (): Promise<void> => {
-    while (committing) await committing;
+    for (;;) {
+      if (commitTimer) clearTimeout(commitTimer);
+      commitTimer = null;
+      if (!committing) sendCommits();
+      if (!committing) return;
+      await committing;
+    }
   };
 
   const scheduleLinger = (): void => {
@@ -270,6 +307,8 @@ export function createSink(opts: SinkOptions): Sink {
       producedAts = [];
       offsets = new Map();
       toCommit = new Map();
+      if (commitTimer) clearTimeout(commitTimer);
+      commitTimer = null;
       await c?.stop();
     },
     joined: () => joined.promise,
