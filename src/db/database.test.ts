@@ -109,6 +109,21 @@ describe.each(['sqlite', 'postgres'] as const)('%s database', (dialect) => {
     expect(Number(items[0]?.n)).toBe(4);
   });
 
+  it('stores each staging row with its own payload, quotes, backslashes and non-ASCII text included', async () => {
+    // Given staging rows whose payloads hold what an array literal would have to escape
+    const odd = ['a "quoted" {brace}, comma', 'back\\slash \\" and \\\\', 'Crème brûlée — 🛒 日本', '', 'NULL'];
+    const rows = odd.map((text, i) => {
+      const r = staging(RUN, 10 + i);
+      return { ...r, payload: JSON.stringify({ ...JSON.parse(r.payload), note: text, nested: { list: [text, i, null, true] } }) };
+    });
+    // When they are written in one batch, in an order other than their seq
+    await t.db.writeBatch({ staging: [...rows].reverse(), rejected: [], transactions: [], visits: [] });
+    // Then each event_id reads back its own payload, value for value
+    const back = await t.query(`SELECT event_id, payload FROM staging_events WHERE run_id = '${RUN}' ORDER BY seq`);
+    expect(back.map((r) => [r.event_id, typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload]))
+      .toEqual(rows.map((r) => [r.event_id, JSON.parse(r.payload)]));
+  });
+
   it('absorbs duplicates inside one batch and overlapping concurrent batches', async () => {
     const b = batch();
     b.staging.push(staging(RUN, 1));

@@ -26,8 +26,15 @@ type Rec = Record<string, unknown>;
 const RUN_SELECT = `SELECT run_id, seed, started_at, bus, db, topic_prefix, config::text AS config, command_log::text AS command_log,
   stopped_at_seq, stopped_at_ms, status, heartbeat_at, produced, summary::text AS summary, verify_ok FROM runs`;
 
+// The payloads come as one JSON array, their texts joined (the sink has them as valid JSON), joined
+// back to their rows by position: no array literal to escape on the client, one document to parse in
+// the server. bench:pg-insert, two interleaved pairs: client CPU 8.0 and 7.1 → 6.5 and 5.8 µs a row,
+// 41,495 and 51,757 → 48,526 and 51,823 new rows/s.
 const INSERT_STAGING = `INSERT INTO staging_events (run_id, event_id, seq, topic, event_type, customer_id, visit_id, event_time, payload)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::jsonb[])
+  SELECT u.run_id, u.event_id, u.seq, u.topic, u.event_type, u.customer_id, u.visit_id, u.event_time, p.payload
+  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[]) WITH ORDINALITY
+    AS u (run_id, event_id, seq, topic, event_type, customer_id, visit_id, event_time, i)
+  JOIN jsonb_array_elements($9::jsonb) WITH ORDINALITY AS p (payload, i) USING (i)
   ON CONFLICT DO NOTHING`;
 
 const INSERT_REJECTED = `INSERT INTO rejected_events (run_id, seq, code, reason, source_topic, source_partition, source_offset, key, value, headers, rejected_at)
@@ -320,8 +327,9 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
       await q(warehouse ? WRITE_BATCH_WAREHOUSE : WRITE_BATCH, [
         ...columns(staging, [
           (r) => r.run_id, (r) => r.event_id, (r) => r.seq, (r) => r.topic, (r) => r.event_type, (r) => r.customer_id, (r) => r.visit_id,
-          (r) => isoUtc(r.event_time), (r) => r.payload,
+          (r) => isoUtc(r.event_time),
         ]),
+        `[${staging.map((r) => r.payload).join(',')}]`,
         ...columns(rejected, [
           (r) => r.run_id, (r) => r.seq, (r) => r.code, (r) => r.reason, (r) => r.source_topic, (r) => r.source_partition, (r) => r.source_offset,
           (r) => r.key, (r) => r.value, (r) => r.headers, (r) => isoUtc(r.rejected_at),
