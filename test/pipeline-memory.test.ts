@@ -71,7 +71,12 @@ describe("the processor's outputs awaiting acknowledgement", () => {
     } };
     try {
       await p.startSink({ db: gated });
-      const processor = await p.startProcessor();
+      // Checkpoints every 5,000 events: the bus caps the raw topics by what the processor has
+      // committed too, and a commit waits for its outputs' acknowledgement, so once its sends are
+      // held the processor commits nothing more. With the default (every second, 20-40k events here)
+      // the engine could be held at the raw topics' cap before the processor's outputs reach the
+      // bound, and the run would wait for the database with the processor short of it.
+      const processor = await p.startProcessor({ checkpointEvery: 5_000 });
       p.startEngine();
       // When the processor has judged as much as that allows (checkpoints no longer hold it back)
       await waitUntil(() => processor.stats().waitingForRoom, 'the processor waiting for room among its outputs');
