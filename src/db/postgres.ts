@@ -259,11 +259,17 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
     return prices;
   }
 
-  // The warehouse's share of a write (docs/warehouse.md): the dim_date days a batch touches, and
-  // report_totals, summed from the lines and visits whose rows were new (RETURNING says which), so a
-  // redelivered batch adds nothing. The lines and visits themselves are the operational rows.
+  /** dim_date rows for the days among these keys not yet written by this process, each once. */
+  function unwrittenDays(keys: Iterable<number>): DimDateRow[] {
+    const days: DimDateRow[] = [];
+    for (const k of new Set(keys)) if (!knownDays.has(k)) days.push(dimDateRow(k));
+    return days;
+  }
+
+  // The rebuild's writes (the sink's are in its one statement, WRITE_BATCH_WAREHOUSE): the dim_date
+  // days its facts touch, and sums added to report_totals.
   async function addDays(c: pg.PoolClient, keys: Iterable<number>): Promise<void> {
-    const days = [...keys].filter((k) => !knownDays.has(k)).map(dimDateRow);
+    const days = unwrittenDays(keys);
     if (days.length === 0) return;
     await c.query(INSERT_DIM_DATE, dimDateColumns(days));
   }
@@ -317,13 +323,7 @@ export function createPostgresDatabase({ pool, where, description, warehouse = t
       const lines = transactions.flatMap(factSalesRows);
       const facts = book ? visits.map((v) => factVisitRow(v, (id) => book.get(id))) : null;
       const rows = visits.map((v, i) => ({ v, f: facts?.[i] }));
-      const days: DimDateRow[] = [];
-      if (warehouse) {
-        const keys = new Set<number>();
-        for (const f of lines) if (!knownDays.has(f.date_key)) keys.add(f.date_key);
-        for (const f of facts ?? []) if (!knownDays.has(f.date_key)) keys.add(f.date_key);
-        for (const k of keys) days.push(dimDateRow(k));
-      }
+      const days = warehouse ? unwrittenDays([...lines, ...(facts ?? [])].map((f) => f.date_key)) : [];
       await q(warehouse ? WRITE_BATCH_WAREHOUSE : WRITE_BATCH, [
         ...columns(staging, [
           (r) => r.run_id, (r) => r.event_id, (r) => r.seq, (r) => r.topic, (r) => r.event_type, (r) => r.customer_id, (r) => r.visit_id,
