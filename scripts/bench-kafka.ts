@@ -13,7 +13,10 @@
  *       least twice (the processor, the sink), so it costs at least twice what producing and
  *       consuming one 300-byte message costs storesim and the broker (measured on (3)'s messages),
  *       with the engine, the processor and the database free. This machine's cores over that floor
- *       bound (1) from above.
+ *       bound (1) from above;
+ *   (5) the floor under (2): the latency of 300-byte messages at 5,000/s through the same two Kafka hops
+ *       and a one-statement PostgreSQL write per batch, with nothing else to do (scripts/latency-floor.ts).
+ * PostgreSQL is checkpointed before (1), (2) and (5) when the user may (see checkpointPostgres).
  * Env: KAFKA_BROKERS (127.0.0.1:9092), DATABASE_URL (postgres://postgres@127.0.0.1:5432/storesim_bench,
  *      created when missing: the benchmark keeps out of databases tests use), BENCH_EVENTS (100000),
  *      BENCH_PERF_RECORDS (1000000).
@@ -30,7 +33,8 @@ import { join } from 'node:path';
 import { createKafkaBus } from '../src/kafka/kafka-bus.js';
 import { partitionForKey } from '../src/kafka/murmur2.js';
 import { createPublisher } from '../src/kafka/publisher.js';
-import { ensureBenchDatabase, fmt, ROOT, runHeadless } from './bench-run.js';
+import { checkpointPostgres, ensureBenchDatabase, fmt, ROOT, runHeadless } from './bench-run.js';
+import { measureLatencyFloor } from './latency-floor.js';
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const dbUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/storesim_bench';
@@ -89,6 +93,14 @@ function postgresCpuS(): number {
 const perEventUs = (cpuS: number, events: number): string => (Number.isFinite(cpuS) ? `${fmt((cpuS * 1e6) / events)} µs` : 'n/a');
 const pipelineArgs = ['--layout', 'supermarket', '--rate', '60', '--kafka', brokers, '--database-url', dbUrl];
 
+// A PostgreSQL server that has not checkpointed since its WAL grew creates each new 16 MB WAL segment
+// (zero-filled, then synced) while a commit waits: ~80-100 ms every ~3 s at 5,000 events/s here.
+// After a checkpoint it renames old segments instead, as a server that has been busy for a while does.
+const checkpointRefused = await checkpointPostgres(dbUrl);
+console.log(checkpointRefused === null
+  ? 'PostgreSQL: CHECKPOINT before (1), (2) and (5), so that no commit waits for a new WAL segment (docs/kafka.md)'
+  : `PostgreSQL: CHECKPOINT refused (${checkpointRefused}): commits may wait for new WAL segments (docs/kafka.md)`);
+
 // (1) end to end, as fast as the pipeline goes
 let b0 = brokerCpuS();
 const pg0 = postgresCpuS();
@@ -105,6 +117,7 @@ console.log(`(1) end to end, ${fmt(EVENTS)} events: ${fmt(e2e.summary.events_per
 
 // (2) latency at a fixed 5,000 raw events/s
 const pacedEvents = Math.min(EVENTS, 100_000);
+if (checkpointRefused === null) await checkpointPostgres(dbUrl);
 b0 = brokerCpuS();
 const paced = await runHeadless(['--seed', '43', '--events', String(pacedEvents), '--eps', '5000', '--interval', '5s', ...pipelineArgs, '--topic-prefix', `bench-lat-${tag}-`]);
 brokerS = brokerCpuS() - b0;
@@ -174,6 +187,14 @@ const brokerUs = ((produceBrokerS + consumeBrokerS) * 1e6) / N;
 const floorUs = 2 * (produceUs + consumeUs + brokerUs);
 console.log(`(4) floor per raw event: 2 × (produce ${fmt(produceUs)} µs + consume ${fmt(consumeUs)} µs in storesim + ${perEventUs(produceBrokerS + consumeBrokerS, N)} in the broker)` +
   ` = ${fmt(floorUs)} µs of CPU, engine, processor and database left out: at most ${fmt((cpus().length * 1e6) / floorUs)} raw events/s on these ${cpus().length} cores`);
+
+// (5) the latency floor under (2): the same hops and a one-statement write, nothing else
+if (checkpointRefused === null) await checkpointPostgres(dbUrl);
+const FLOOR_MESSAGES = 60_000;
+const floor = await measureLatencyFloor({ brokers, dbUrl, rate: 5_000, messages: FLOOR_MESSAGES, prefix: `bench-floor-${tag}-` });
+console.log(`(5) latency floor at 5,000 messages/s (publish, consume, publish again, consume, one INSERT per batch; nothing else, in one process):` +
+  ` p50 ${floor.p50} ms, p99 ${floor.p99} ms over the run, p99 ${floor.recentP99} ms over its last 10 s;` +
+  ` ${Math.round((100 * floor.cpuS) / floor.wallS)}% of a core, ${fmt((floor.cpuS * 1e6) / FLOOR_MESSAGES)} µs CPU per message`);
 const steadyMet = steady.length > 0 && steady.every((p) => (p.latency_recent_ms.p99 ?? Infinity) <= 50);
 console.log(`goals: 50,000 raw events/s end to end: ${e2e.summary.events_per_sec >= 50_000 ? 'met' : 'not met'}; p99 ≤ 50 ms at 5,000 events/s:` +
   ` ${(paced.summary.latency_ms.p99 ?? Infinity) <= 50 ? 'met' : 'not met'} over the run, ${steadyMet ? 'met' : 'not met'} in the steady state` +
@@ -185,4 +206,4 @@ const cli = (args: string[]): void => {
   if (r.status !== 0) console.log(`cleanup: storesim ${args.slice(0, 2).join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
 };
 for (const run of [e2e.summary.run_id, paced.summary.run_id]) cli(['runs', 'delete', run, '--yes', '--database-url', dbUrl]);
-for (const prefix of [`bench-e2e-${tag}-`, `bench-lat-${tag}-`, perfTopic]) cli(['kafka', 'reset', '--prefix', prefix, '--yes', '--kafka', brokers]);
+for (const prefix of [`bench-e2e-${tag}-`, `bench-lat-${tag}-`, `bench-floor-${tag}-`, perfTopic]) cli(['kafka', 'reset', '--prefix', prefix, '--yes', '--kafka', brokers]);

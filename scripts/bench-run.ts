@@ -68,6 +68,26 @@ export async function ensureBenchDatabase(url: string): Promise<void> {
   }
 }
 
+/**
+ * CHECKPOINT on the benchmark's server, so that the measured run's commits find recycled WAL segments:
+ * a server whose WAL has grown since its last checkpoint creates each new 16 MB segment (written with
+ * zeros, then synced: wait events IO:WALInitWrite and IO:WALInitSync) inside the commit that needs it.
+ * Returns null when done, or why not (CHECKPOINT needs a superuser or pg_checkpoint).
+ */
+export async function checkpointPostgres(url: string): Promise<string | null> {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: url });
+  try {
+    await c.connect();
+    await c.query('CHECKPOINT');
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
 export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
