@@ -5,8 +5,9 @@
  * judging); a second group reads those and writes each batch in one INSERT … ON CONFLICT DO NOTHING
  * of jsonb rows, one write at a time, every row that arrived meanwhile in the next (the sink's group
  * commit, with no warehouse). The same publisher, bus consumers, topics of six partitions and
- * PostgreSQL as the pipeline, all in one process. Latency per message: from its `produced_at` to the
- * commit of the transaction holding it, as the pipeline's.
+ * PostgreSQL as the pipeline, all in one process; no offsets are committed (the pipeline commits a
+ * few times a second). Latency per message: from its `produced_at` to the commit of the transaction
+ * holding it, as the pipeline's.
  *
  * Standalone: `tsx scripts/latency-floor.ts` (KAFKA_BROKERS, DATABASE_URL, FLOOR_RATE (5000),
  * FLOOR_MESSAGES (60000)).
@@ -65,7 +66,8 @@ export async function measureLatencyFloor(opts: { brokers: string; dbUrl: string
     let writing: Promise<void> | null = null;
     let written = 0;
     let allWritten!: () => void;
-    const whenAllWritten = new Promise<void>((resolve) => { allWritten = resolve; });
+    let writeFailed!: (err: unknown) => void;
+    const whenAllWritten = new Promise<void>((resolve, reject) => { allWritten = resolve; writeFailed = reject; });
     const write = async (): Promise<void> => {
       while (pending.length > 0) {
         const rows = pending;
@@ -90,7 +92,7 @@ export async function measureLatencyFloor(opts: { brokers: string; dbUrl: string
     };
     await second.start(async (batch) => {
       for (const m of batch.messages) pending.push(m);
-      writing ??= write();
+      writing ??= write().catch((err: unknown) => writeFailed(err));
     });
 
     // The source, paced as the engine is: what is due, then the next turn (5 ms when nothing was).
@@ -115,7 +117,7 @@ export async function measureLatencyFloor(opts: { brokers: string; dbUrl: string
     const cpu = process.cpuUsage(cpu0);
     const wallS = (performance.now() - wall0) / 1000;
 
-    const lastProduced = Math.max(...samples.map(([p]) => p));
+    const lastProduced = samples.reduce((max, [p]) => Math.max(max, p), -Infinity);
     const recent = createLatencyHistogram();
     for (const [p, l] of samples) if (p > lastProduced - 10_000) recent.record(l);
     return {
