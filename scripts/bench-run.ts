@@ -50,14 +50,26 @@ export async function runHeadless(args: string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
-/** Creates the benchmark's own database when it does not exist (benchmarks never write to a shared one by default). */
+/**
+ * Creates the benchmark's own database when it does not exist (benchmarks never write to a shared one
+ * by default). A server it cannot reach or log in to ends the benchmark with one line and exit 3.
+ */
 export async function ensureBenchDatabase(url: string): Promise<void> {
   const { default: pg } = await import('pg');
   const u = new URL(url);
   const name = decodeURIComponent(u.pathname.slice(1));
   u.pathname = '/postgres';
   const c = new pg.Client({ connectionString: u.toString() });
-  await c.connect();
+  try {
+    await c.connect();
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    const shown = url.replace(/:[^:@/]*@/, ':***@');
+    process.stderr.write(/^E[A-Z]+$/.test(e.code ?? '')
+      ? `benchmark: cannot reach PostgreSQL at ${shown} (${e.code}): start it, or set DATABASE_URL to a server you may create databases on\n`
+      : `benchmark: PostgreSQL at ${shown} refused the connection (${e.message}): set DATABASE_URL to a user that may create databases\n`);
+    process.exit(3);
+  }
   try {
     const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount === 0) await c.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
