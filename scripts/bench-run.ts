@@ -52,7 +52,8 @@ export async function runHeadless(args: string[], env: NodeJS.ProcessEnv = {}): 
 
 /**
  * Creates the benchmark's own database when it does not exist (benchmarks never write to a shared one
- * by default). A server it cannot reach or log in to ends the benchmark with one line and exit 3.
+ * by default). A server it cannot reach (exit 3) or that refuses the login (exit 4) ends the benchmark
+ * with one line, as storesim's exit codes say.
  */
 export async function ensureBenchDatabase(url: string): Promise<void> {
   const { default: pg } = await import('pg');
@@ -65,10 +66,11 @@ export async function ensureBenchDatabase(url: string): Promise<void> {
   } catch (err) {
     const e = err as { code?: string; message: string };
     const shown = url.replace(/:[^:@/]*@/, ':***@');
-    process.stderr.write(/^E[A-Z]+$/.test(e.code ?? '')
+    const unreachable = /^E[A-Z]+$/.test(e.code ?? '');
+    process.stderr.write(unreachable
       ? `benchmark: cannot reach PostgreSQL at ${shown} (${e.code}): start it, or set DATABASE_URL to a server you may create databases on\n`
       : `benchmark: PostgreSQL at ${shown} refused the connection (${e.message}): set DATABASE_URL to a user that may create databases\n`);
-    process.exit(3);
+    process.exit(unreachable ? 3 : 4);
   }
   try {
     const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
