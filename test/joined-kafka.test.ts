@@ -31,7 +31,7 @@ afterAll(async () => {
 
 describe('processor and sink joined() on Kafka', () => {
   it('resolve once the groups have assigned every partition, the processor with its pairs restored', async () => {
-    const prefix = `t-joined-${Date.now()}-${randomBytes(3).toString('hex')}-`;
+    const prefix = `it-joined-${Date.now()}-${randomBytes(3).toString('hex')}-`;
     const names = topicNames(prefix);
     const groups = groupIds(prefix);
     await bus.ensureTopics(Object.values(names).map((topic) => ({ topic, partitions: PARTITIONS })));
@@ -52,7 +52,7 @@ describe('processor and sink joined() on Kafka', () => {
   }, 60_000);
 
   it('do not resolve before start()', async () => {
-    const prefix = `t-joined-idle-${Date.now()}-${randomBytes(3).toString('hex')}-`;
+    const prefix = `it-joined-idle-${Date.now()}-${randomBytes(3).toString('hex')}-`;
     const names = topicNames(prefix);
     const groups = groupIds(prefix);
     const processor = createProcessor({ bus, groupId: groups.processor, topics: names, fixtures: fixtures() });

@@ -45,7 +45,7 @@ export async function ensureKafka(): Promise<string> {
   return `${HOST}:${PORT}`;
 }
 
-/** The prefixes test topics and groups are named with (uniquePrefix: `it-`; faults-kafka: `fk-`). */
+/** The prefixes test topics and groups are named with (`it-`: uniquePrefix, kafka-bus.test.ts, joined-kafka; `fk-`: faults-kafka). */
 const TEST_NAME = /^(it|fk)-/;
 
 /** What the tests created: names with a test prefix that were not there before them. */

@@ -13,7 +13,7 @@ import { createKafkaBus, type KafkaBus, type KafkaLogLine } from './kafka-bus.js
 import { partitionForKey } from './murmur2.js';
 import { createPublisher } from './publisher.js';
 
-const unique = (what: string) => `t-${what}-${Date.now()}-${randomBytes(3).toString('hex')}`;
+const unique = (what: string) => `it-${what}-${Date.now()}-${randomBytes(3).toString('hex')}`;
 
 async function waitFor(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
