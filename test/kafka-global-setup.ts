@@ -5,7 +5,7 @@
  * (`npm run kafka:stop` stops it). KAFKA_BROKERS pointing elsewhere skips the start.
  *
  * When the tests end it deletes the topics and consumer groups they created (names with the tests'
- * prefixes that were not on the broker before): a suite leaves ~170 topics otherwise, and a broker
+ * prefixes that were not on the broker before): a suite leaves over a hundred topics otherwise, and a broker
  * that keeps every earlier run's partitions makes later runs and benchmarks slower.
  */
 import { Kafka, logLevel } from 'kafkajs';
