@@ -244,8 +244,19 @@ export function createFaultController(opts: FaultControllerOptions): FaultContro
     }
     const crash = target(name) !== null;
     if (tr.durationMs !== null) {
-      const left = Math.max(0, tr.durationMs - (now() - startedMs));
-      tr.timer = setTimeout(() => { tr.timer = null; void serial(name, () => end(tr)); }, left);
+      const durationMs = tr.durationMs;
+      // Node's timers keep a monotonic clock in whole milliseconds and can fire a millisecond before
+      // now() says the time is up: armed again for what is left, a fault lasts at least its duration.
+      const fire = (): void => {
+        const left = durationMs - (now() - startedMs);
+        if (left > 0) {
+          tr.timer = setTimeout(fire, left);
+          return;
+        }
+        tr.timer = null;
+        void serial(name, () => end(tr));
+      };
+      tr.timer = setTimeout(fire, Math.max(0, durationMs - (now() - startedMs)));
     } else if (crash) {
       await end(tr); // a crash without a duration: restarted at once
     }
