@@ -30,6 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { maskUrl } from '../src/db/errors.js';
 import { createKafkaBus } from '../src/kafka/kafka-bus.js';
 import { partitionForKey } from '../src/kafka/murmur2.js';
 import { createPublisher } from '../src/kafka/publisher.js';
@@ -45,7 +46,7 @@ const t0 = performance.now();
 
 execFileSync('bash', [join(ROOT, 'scripts/kafka-start.sh')], { stdio: 'inherit' });
 await ensureBenchDatabase(dbUrl);
-console.log(`bench:kafka — broker ${brokers}, database ${dbUrl.replace(/:[^:@/]*@/, ':***@')}; ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`bench:kafka — broker ${brokers}, database ${maskUrl(dbUrl)}; ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
 /**
  * A process's CPU seconds from its /proc/PID/stat line: utime + stime, with `reaped` also what it

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { maskUrl } from '../src/db/errors.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -65,7 +66,7 @@ export async function ensureBenchDatabase(url: string): Promise<void> {
     await c.connect();
   } catch (err) {
     const e = err as { code?: string; message: string };
-    const shown = url.replace(/:[^:@/]*@/, ':***@');
+    const shown = maskUrl(url);
     const unreachable = /^E[A-Z]+$/.test(e.code ?? '');
     process.stderr.write(unreachable
       ? `benchmark: cannot reach PostgreSQL at ${shown} (${e.code}): start it, or set DATABASE_URL to a server you may create databases on\n`

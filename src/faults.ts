@@ -245,18 +245,19 @@ export function createFaultController(opts: FaultControllerOptions): FaultContro
     const crash = target(name) !== null;
     if (tr.durationMs !== null) {
       const durationMs = tr.durationMs;
+      const left = (): number => durationMs - (now() - startedMs);
       // Node's timers keep a monotonic clock in whole milliseconds and can fire a millisecond before
       // now() says the time is up: armed again for what is left, a fault lasts at least its duration.
       const fire = (): void => {
-        const left = durationMs - (now() - startedMs);
-        if (left > 0) {
-          tr.timer = setTimeout(fire, left);
+        const ms = left();
+        if (ms > 0) {
+          tr.timer = setTimeout(fire, ms);
           return;
         }
         tr.timer = null;
         void serial(name, () => end(tr));
       };
-      tr.timer = setTimeout(fire, Math.max(0, durationMs - (now() - startedMs)));
+      tr.timer = setTimeout(fire, Math.max(0, left()));
     } else if (crash) {
       await end(tr); // a crash without a duration: restarted at once
     }
