@@ -397,6 +397,33 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     return out;
   }
 
+  /**
+   * Until every partition of `topics` (just created) is served by its leader, for about 10 s at
+   * most; past that, producers and consumers wait for leaders themselves.
+   * - A KRaft broker answers "does not host this topic-partition" for a moment after a creation,
+   *   longer while other clients create topics too. kafkajs's own wait (createTopics'
+   *   waitForLeaders) fails on the first such answer (seen: 2 of 4 runs started at once exited).
+   * - The metadata can name a leader before it serves the partition. A produce then fails for some
+   *   partitions of a request, and kafkajs sends the whole request again: the others' messages
+   *   twice (seen: 48 messages on a topic sent 30). ListOffsets is answered by the leader only once
+   *   it serves the partition.
+   */
+  const waitUntilServed = async (admin: Admin, topics: string[]): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      try {
+        const md = await admin.fetchTopicMetadata({ topics });
+        if (md.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) {
+          await bus.topicsOffsets(topics);
+          return;
+        }
+      } catch (err) {
+        if ((err as { retriable?: unknown }).retriable !== true) throw err;
+      }
+      await sleep(Math.min(500, 50 * 2 ** attempt));
+    }
+  };
+
   const producers = new Set<Producer>();
   const consumers = new Set<BusConsumer>();
 
@@ -410,7 +437,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       if (missing.length > 0) {
         try {
           await admin.createTopics({
-            waitForLeaders: true,
+            waitForLeaders: false, // waitUntilServed below
             topics: missing.map((s) => ({
               topic: s.topic,
               numPartitions: s.partitions,
@@ -429,6 +456,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
           const now = new Set(await admin.listTopics());
           if (!missing.every((s) => now.has(s.topic))) throw err;
         }
+        await waitUntilServed(admin, missing.map((s) => s.topic));
       }
       const strict = specs.filter((s) => s.strict);
       if (strict.length > 0) {
