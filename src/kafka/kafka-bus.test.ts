@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import type { ISocketFactory } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureKafka } from '../../test/kafka-global-setup.js';
 import type { Batch, BusConsumer, ConsumerOptions, IncomingMessage, TopicPartition } from './bus.js';
@@ -373,6 +373,36 @@ describe('kafka bus (real broker)', () => {
     expect(errors.map((e) => (e as Error).message)).toEqual(['boom']);
     await c.stop();
     await producer.disconnect();
+  });
+
+  it('leaves no member behind when stopped while it starts: the next member gets every partition', async () => {
+    // kafkajs 2.2.4 lets a consumer disconnected during its start join its group anyway: a member
+    // nobody stops, holding partitions it never handles.
+    const topic = unique('ghost');
+    await bus.ensureTopics([{ topic, partitions: 3 }]);
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      // The moments of the start at which the stop comes: its connection, its subscription, its join.
+      for (const stopAfterMs of [0, 30, 150]) {
+        const group = unique('g');
+        const early = bus.createConsumer({ groupId: group, topics: [topic], sessionTimeoutMs: 30_000 });
+        const started = early.start(async () => undefined);
+        await new Promise((r) => setTimeout(r, stopAfterMs));
+        await early.stop();
+        await started;
+
+        const next = recorder({ groupId: group, topics: [topic], sessionTimeoutMs: 30_000 });
+        await next.start();
+        await waitFor(() => next.assignments.length > 0, 30_000, 'an assignment');
+        const { groups } = await admin.describeGroups([group]);
+        expect(groups[0]!.members.length, `stopped after ${stopAfterMs} ms`).toBe(1);
+        expect(next.assignments.at(-1)!.map((tp) => tp.partition).sort()).toEqual([0, 1, 2]);
+        await next.consumer.stop();
+      }
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('publishes in order through the publisher and measures throughput', async () => {

@@ -8,8 +8,9 @@
  *   returned and it is not stale. onAssigned runs from GROUP_JOIN, after kafkajs has the new
  *   assignment (earlier seeks are ignored), and batches wait for it; every GROUP_JOIN first
  *   resumes the whole assignment (kafkajs keeps pauses across rebalances). A handler that throws
- *   gets its batch again after a backoff (as the memory bus). When kafkajs gives up on a consumer
- *   (CRASH without restart), the bus builds a new one.
+ *   gets its batch again after a backoff (as the memory bus). kafkajs never restarts a consumer by
+ *   itself (restartOnFailure): after a CRASH the bus builds a new one, so that stop() knows every
+ *   consumer that may join (see `ghost`).
  * - First connection: no broker within `connectionTimeout` → KafkaUnreachableError (exit 3);
  *   authentication, authorization and policy failures → KafkaRefusedError (exit 4).
  */
@@ -30,6 +31,7 @@ import { classifyKafkaError } from './kafka-errors.js';
 import { installFastRecordDecoder } from './kafkajs-decode.js';
 import { installFastRecordEncoder } from './kafkajs-record.js';
 import { partitionForKey } from './murmur2.js';
+import { within } from '../within.js';
 
 export type KafkaBusLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -81,7 +83,8 @@ const LEVELS: Record<KafkaBusLogLevel, KafkaLogLevel> = {
 const LEVEL_NAMES: Record<number, KafkaLogLine['level']> = { 1: 'error', 2: 'warn', 4: 'info', 5: 'debug' };
 
 /** Log lines that are part of normal operation and that kafkajs retries by itself. */
-const EXPECTED_NOISE = /coordinator is loading|coordinator is not available|not the correct coordinator|GROUP_LOAD_IN_PROGRESS|GROUP_COORDINATOR_NOT_AVAILABLE|The group is rebalancing/i;
+const GHOST_MESSAGE = 'a consumer the bus had stopped joined its group anyway: stopped again';
+const EXPECTED_NOISE = /a consumer the bus had stopped joined|coordinator is loading|coordinator is not available|not the correct coordinator|GROUP_LOAD_IN_PROGRESS|GROUP_COORDINATOR_NOT_AVAILABLE|The group is rebalancing/i;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -606,7 +609,10 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     let assignedReady: Promise<void> = Promise.resolve();
     let heartbeatFn: (() => Promise<void>) | null = null;
     let relaunchTimer: NodeJS.Timeout | null = null;
+    /** Relaunches since the last join: their backoff. */
     let relaunches = 0;
+    /** The launch in progress (connect, subscribe, the first join), while it lasts: stop() waits for it. */
+    let launching: Promise<void> | null = null;
     /**
      * Tails of delivered batches that the handler stopped in: it sought to an offset inside the
      * batch (the processor's flow control stops a side a few marker intervals ahead and pauses it).
@@ -641,7 +647,26 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       }
     };
 
-    const launch = async (onBatch: (batch: Batch) => Promise<void>, first: boolean): Promise<void> => {
+    /**
+     * A consumer that joins its group after the bus let go of it (stop(), a relaunch): kafkajs
+     * 2.2.4's disconnect() does not stop a runner still in its first join, which joins anyway, a
+     * member nobody stops. It holds its partitions without handling them (their events wait, for
+     * ever) and its connections keep the process alive. Asked to disconnect once more, and made to
+     * crash by its first batch (restartOnFailure keeps it down).
+     */
+    const ghost = (c: Consumer): boolean => consumer !== c;
+
+    const launch = (onBatch: (batch: Batch) => Promise<void>, first: boolean): Promise<void> => {
+      const p = launchConsumer(onBatch, first);
+      const settled = p.catch(() => undefined);
+      launching = settled;
+      void settled.then(() => {
+        if (launching === settled) launching = null;
+      });
+      return p;
+    };
+
+    const launchConsumer = async (onBatch: (batch: Batch) => Promise<void>, first: boolean): Promise<void> => {
       const c = kafka.consumer({
         groupId: opts.groupId,
         partitionAssigners: opts.assignment === 'co-partitioned' ? [coPartitionedAssigner] : [PartitionAssigners.roundRobin],
@@ -650,12 +675,18 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         rebalanceTimeout: Math.max(sessionTimeout, 30_000),
         maxWaitTimeInMs: 500,
         allowAutoTopicCreation: false,
-        retry: { initialRetryTime: 300, retries: 8 },
+        // Restarts are the bus's (scheduleRelaunch): a consumer kafkajs restarts by itself can be
+        // in its join when stop() comes, and become a ghost.
+        retry: { initialRetryTime: 300, retries: 8, restartOnFailure: async () => false },
       });
       consumer = c;
 
       c.on(c.events.GROUP_JOIN, (event) => {
-        if (consumer !== c) return;
+        if (ghost(c)) {
+          setTimeout(() => void c.disconnect().catch(() => undefined), 0); // once its runner counts as running
+          return;
+        }
+        relaunches = 0;
         generation++;
         tails.clear();
         assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, ps]) =>
@@ -680,27 +711,14 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       });
 
       c.on(c.events.CRASH, (event) => {
-        if (consumer !== c) return;
-        const { error, restart } = event.payload;
-        if (restart) {
-          report(error); // kafkajs restarts it by itself
-          return;
-        }
-        if (!running) return;
+        if (ghost(c) || !running) return;
+        const { error } = event.payload;
         if (classifyKafkaError(error) === 'refused') {
           report(mapKafkaError(error, `consumer group ${opts.groupId}`));
           return;
         }
         report(error);
-        // kafkajs gave up on this consumer: build a new one (a rebalance, then committed offsets).
-        const backoff = Math.min(1_000 * 2 ** relaunches++, 30_000);
-        relaunchTimer = setTimeout(() => {
-          relaunchTimer = null;
-          if (!running) return;
-          void c.disconnect().catch(() => undefined).then(() => (running ? launch(onBatch, false) : undefined)).catch((err: unknown) => {
-            report(err);
-          });
-        }, backoff);
+        scheduleRelaunch(onBatch); // kafkajs has disconnected it: a new one (a rebalance, then committed offsets)
       });
 
       const connect = async (): Promise<void> => {
@@ -709,17 +727,39 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       };
       if (first) await firstConnect(`consumer group ${opts.groupId}`, connect, () => c.disconnect());
       else await connect();
+      if (!running || ghost(c)) {
+        await c.disconnect().catch(() => undefined); // stopped meanwhile: never run
+        return;
+      }
 
+      // Resolves after the first join, or after it failed (CRASH).
       await c.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 1,
         eachBatch: (payload) => handleBatch(c, payload, onBatch),
       });
-      relaunches = 0;
+    };
+
+    /** A new consumer after a backoff, again until one launches (kafkajs has disconnected the last). */
+    const scheduleRelaunch = (onBatch: (batch: Batch) => Promise<void>): void => {
+      if (!running || relaunchTimer) return;
+      const backoff = Math.min(300 * 2 ** relaunches++, 5_000);
+      relaunchTimer = setTimeout(() => {
+        relaunchTimer = null;
+        void (async () => {
+          await consumer?.disconnect().catch(() => undefined);
+          if (running) await launch(onBatch, false);
+        })().catch((err: unknown) => {
+          if (!running) return;
+          report(err);
+          scheduleRelaunch(onBatch);
+        });
+      }, backoff);
     };
 
     const handleBatch = async (c: Consumer, payload: EachBatchPayload, onBatch: (batch: Batch) => Promise<void>): Promise<void> => {
+      if (ghost(c)) throw Object.assign(new Error(GHOST_MESSAGE), { retriable: false }); // kafkajs does not retry it
       const { batch: kb, heartbeat, isStale, isRunning, resolveOffset } = payload;
       heartbeatFn = heartbeat;
       // Wait for the assignment's onAssigned (restores, seeks), heartbeating meanwhile.
@@ -883,7 +923,12 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         if (relaunchTimer) clearTimeout(relaunchTimer);
         relaunchTimer = null;
         const c = consumer;
+        const inFlight = launching;
         stopping = (async () => {
+          // A launch in progress ends first (see `ghost`; cut in its connection, kafkajs also logs
+          // errors): then disconnect() leaves the group. Bounded: a join can wait for a dead
+          // member's session to run out, a connection for a broker to come back.
+          if (inFlight) await within(inFlight, sessionTimeout);
           // disconnect() waits for the batch in flight, then leaves the group without committing.
           await c?.disconnect().catch(() => undefined);
           consumer = null;
