@@ -86,15 +86,6 @@ const LEVEL_NAMES: Record<number, KafkaLogLine['level']> = { 1: 'error', 2: 'war
 const GHOST_MESSAGE = 'a consumer the bus had stopped joined its group anyway: stopped again';
 const EXPECTED_NOISE = /a consumer the bus had stopped joined|coordinator is loading|coordinator is not available|not the correct coordinator|GROUP_LOAD_IN_PROGRESS|GROUP_COORDINATOR_NOT_AVAILABLE|The group is rebalancing/i;
 
-/**
- * kafkajs's retries of every client. Waits capped at 5 s instead of kafkajs's 30: once a broker is
- * back, a consumer resumed 0.6–5.3 s later instead of 14–29 s (20 and 30 s outages), and a run of
- * 70,000 events with a 20 s broker_down ended in 36.3 s four times in four, against 37–47 s
- * (docs/kafka.md). Eight retries then last about 24 s: the publisher retries a send that runs out
- * of them, the bus relaunches a consumer that kafkajs gives up on.
- */
-const RETRY = { initialRetryTime: 300, maxRetryTime: 5_000, retries: 8 };
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A broker list for people: credentials in a URL-ish broker string are masked. */
@@ -150,7 +141,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       if (entry.namespace === 'Connection' && message.startsWith('Response ')) return;
       onLog({ level: LEVEL_NAMES[entry.level] ?? 'info', namespace: entry.namespace, message: text, extra });
     },
-    retry: RETRY,
+    retry: { initialRetryTime: 300, retries: 8 },
   });
 
   /**
@@ -686,7 +677,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         allowAutoTopicCreation: false,
         // Restarts are the bus's (scheduleRelaunch): a consumer kafkajs restarts by itself can be
         // in its join when stop() comes, and become a ghost.
-        retry: { ...RETRY, restartOnFailure: async () => false },
+        retry: { initialRetryTime: 300, retries: 8, restartOnFailure: async () => false },
       });
       consumer = c;
 
