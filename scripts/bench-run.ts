@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { maskUrl } from '../src/db/errors.js';
+import { classifyPgOpenError, maskUrl } from '../src/db/errors.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -54,7 +54,7 @@ export async function runHeadless(args: string[], env: NodeJS.ProcessEnv = {}): 
 /**
  * Creates the benchmark's own database when it does not exist (benchmarks never write to a shared one
  * by default). A server it cannot reach (exit 3) or that refuses the login (exit 4) ends the benchmark
- * with one line, as storesim's exit codes say.
+ * with storesim's own line for it (classifyPgOpenError) and its exit code.
  */
 export async function ensureBenchDatabase(url: string): Promise<void> {
   const { default: pg } = await import('pg');
@@ -65,13 +65,9 @@ export async function ensureBenchDatabase(url: string): Promise<void> {
   try {
     await c.connect();
   } catch (err) {
-    const e = err as { code?: string; message: string };
-    const shown = maskUrl(url);
-    const unreachable = /^E[A-Z]+$/.test(e.code ?? '');
-    process.stderr.write(unreachable
-      ? `benchmark: cannot reach PostgreSQL at ${shown} (${e.code}): start it, or set DATABASE_URL to a server you may create databases on\n`
-      : `benchmark: PostgreSQL at ${shown} refused the connection (${e.message}): set DATABASE_URL to a user that may create databases\n`);
-    process.exit(unreachable ? 3 : 4);
+    const e = classifyPgOpenError(err, maskUrl(url));
+    process.stderr.write(`benchmark: ${e.message}\n`);
+    process.exit(e.exitCode);
   }
   try {
     const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
