@@ -84,7 +84,7 @@ const LEVEL_NAMES: Record<number, KafkaLogLine['level']> = { 1: 'error', 2: 'war
 
 /** Log lines that are part of normal operation and that kafkajs retries by itself. */
 const GHOST_MESSAGE = 'a consumer the bus had stopped joined its group anyway: stopped again';
-const EXPECTED_NOISE = /a consumer the bus had stopped joined|coordinator is loading|coordinator is not available|not the correct coordinator|GROUP_LOAD_IN_PROGRESS|GROUP_COORDINATOR_NOT_AVAILABLE|The group is rebalancing/i;
+const EXPECTED_NOISE = /coordinator is loading|coordinator is not available|not the correct coordinator|GROUP_LOAD_IN_PROGRESS|GROUP_COORDINATOR_NOT_AVAILABLE|The group is rebalancing/i;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -136,7 +136,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log;
       const text = `${message}${extra.error ? `: ${String(extra.error)}` : ''}`;
-      if (EXPECTED_NOISE.test(text)) return;
+      if (EXPECTED_NOISE.test(text) || text.includes(GHOST_MESSAGE)) return; // the bus crashes a ghost on purpose
       // A broker's error response is thrown to the caller, which retries it or reports it in its own words.
       if (entry.namespace === 'Connection' && message.startsWith('Response ')) return;
       onLog({ level: LEVEL_NAMES[entry.level] ?? 'info', namespace: entry.namespace, message: text, extra });
