@@ -1,16 +1,18 @@
 /**
  * The processor loop in a consumer group and on a redelivering wire, in-process (memory bus,
  * SQLite): a member leaving mid-run hands its pairs over (CONTRACT-CASES 19), and a message published
- * twice is a redelivery and never a dead letter (10).
+ * twice is a redelivery and never a dead letter (10), and a member whose final commit the group
+ * refuses (it was dropped) still stops, its successor resuming from its snapshot.
  * Case 18 (a failed batch retried before anything newer) is covered at the publisher level by
  * src/kafka/publisher.test.ts ("keeps order and delivers exactly once when the 1st and 3rd sends
  * fail", "retries the same batch until it goes through, before anything newer").
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { OutgoingMessage, TopicPartition } from '../src/kafka/bus.js';
+import { BusError } from '../src/kafka/errors.js';
 import type { Processor } from '../src/pipeline/processor.js';
 import { HEADERS } from '../src/pipeline/types.js';
-import { createPipeline, expectReplayedOutputsIdentical, finishAndCheck, interceptBus, undisturbedRows, VERIFY_OK as OK, waitUntil } from './pipeline-harness.js';
+import { caughtUp, createPipeline, expectReplayedOutputsIdentical, finishAndCheck, interceptBus, undisturbedRows, VERIFY_OK as OK, waitUntil } from './pipeline-harness.js';
 
 const EVENTS = 8_000;
 
@@ -61,6 +63,43 @@ describe('two processors in one group, one leaves mid-run (CONTRACT-CASES 19)', 
       }
     }, 40_000);
   }
+});
+
+describe('a member the group dropped', () => {
+  it('stops though its last commit is refused, and the next member resumes from its snapshot: nothing replayed', async () => {
+    const p = await createPipeline({ events: EVENTS });
+    try {
+      // Given a member whose commits the group refuses from some point on (it was dropped after a long stall)
+      let refuse = false;
+      let refused = 0;
+      const dropped = interceptBus(p.bus, {
+        async commit(group, _offsets, commit) {
+          if (refuse && group === p.groups.processor) {
+            refused++;
+            throw new BusError('The coordinator is not aware of this member', { retriable: false });
+          }
+          await commit();
+        },
+      });
+      await p.startSink();
+      const first = await p.startProcessor({ bus: dropped, checkpointIntervalMs: 100 });
+      p.holdEngineAt(EVENTS / 2);
+      p.startEngine();
+      await caughtUp(p, first);
+      // When it stops with its final commit refused
+      refuse = true;
+      await first.stop();
+      expect(refused).toBeGreaterThan(0);
+      // Then a new member resumes from the final snapshot, and the run verifies with nothing judged twice
+      const second = await p.startProcessor({ checkpointIntervalMs: 100 });
+      p.holdEngineAt(null);
+      await finishAndCheck(p, reference);
+      expect(second.stats().redelivered).toBe(0);
+      expect(await expectReplayedOutputsIdentical(p)).toBe(0);
+    } finally {
+      await p.cleanup();
+    }
+  }, 40_000);
 });
 
 describe('redelivery on the wire (CONTRACT-CASES 10)', () => {
