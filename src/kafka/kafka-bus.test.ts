@@ -11,6 +11,7 @@ import type { Batch, BusConsumer, ConsumerOptions, IncomingMessage, TopicPartiti
 import { KafkaUnreachableError } from './errors.js';
 import { createKafkaBus, type KafkaBus, type KafkaLogLine } from './kafka-bus.js';
 import { partitionForKey } from './murmur2.js';
+import { connectionResetInstalled } from './kafkajs-connection.js';
 import { createPublisher } from './publisher.js';
 
 const unique = (what: string) => `it-${what}-${Date.now()}-${randomBytes(3).toString('hex')}`;
@@ -230,6 +231,59 @@ describe('kafka bus (real broker)', () => {
     } finally {
       await plainBus.close();
       await gzipBus.close();
+    }
+  });
+
+  it('reads on after a connection cut in the middle of a fetch response: nothing lost, nothing twice', async () => {
+    // kafkajs 2.2.4 kept the half-read response of a reset socket and read the next socket's
+    // responses out of frame: every later fetch on that connection timed out (kafkajs-connection.ts).
+    expect(connectionResetInstalled).toBe(true);
+    const topic = unique('cut');
+    let armed = false;
+    let cuts = 0;
+    // Plain sockets; once armed, the first large chunk from the broker (only a fetch response is
+    // that large here) is delivered half, then the socket is reset.
+    const cutting: ISocketFactory = ({ host, port, onConnect }) => {
+      const socket = connect({ host, port }, onConnect);
+      const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+      socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+        const chunk = args[0];
+        if (event === 'data' && armed && Buffer.isBuffer(chunk) && chunk.length >= 16_384) {
+          armed = false;
+          cuts++;
+          emit('data', chunk.subarray(0, chunk.length >> 1));
+          socket.destroy(Object.assign(new Error('connection reset by the test'), { code: 'ECONNRESET' }));
+          return true;
+        }
+        return emit(event, ...args);
+      }) as typeof socket.emit;
+      return socket;
+    };
+    const cutBus = createKafkaBus({ brokers, clientId: 'storesim-test-cut', socketFactory: cutting, logLevel: 'nothing' });
+    try {
+      await cutBus.ensureTopics([{ topic, partitions: 1 }]);
+      const producer = cutBus.createProducer();
+      await producer.connect();
+      const values = Array.from({ length: 3_000 }, (_, i) => `${String(i).padStart(6, '0')}:${'x'.repeat(400)}`);
+      for (let i = 0; i < values.length; i += 1_000) {
+        await producer.sendMany!([{ topic, messages: values.slice(i, i + 1_000).map((value) => ({ key: 'k', value, headers: {} })) }]);
+      }
+      await producer.disconnect();
+
+      const got: string[] = [];
+      const c = cutBus.createConsumer({ groupId: unique('g'), topics: [topic], sessionTimeoutMs: 10_000 });
+      armed = true;
+      await c.start(async (b) => {
+        got.push(...b.messages.map((m) => m.value.toString()));
+        await c.commit([{ topic: b.topic, partition: b.partition, offset: b.messages.at(-1)!.offset + 1 }]);
+      });
+      // Without the fix the fetch after the cut times out (30 s) again and again: nothing more arrives.
+      await waitFor(() => got.length >= values.length, 20_000, 'every message after the cut');
+      expect(cuts).toBe(1);
+      expect(got).toEqual(values);
+      await c.stop();
+    } finally {
+      await cutBus.close();
     }
   });
 

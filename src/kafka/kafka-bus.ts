@@ -137,8 +137,9 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       const { message, ...extra } = entry.log;
       const text = `${message}${extra.error ? `: ${String(extra.error)}` : ''}`;
       if (EXPECTED_NOISE.test(text) || text.includes(GHOST_MESSAGE)) return; // the bus crashes a ghost on purpose
-      // A broker's error response is thrown to the caller, which retries it or reports it in its own words.
-      if (entry.namespace === 'Connection' && message.startsWith('Response ')) return;
+      // A broker's error response is thrown to the caller, which retries it or reports it in its own
+      // words. "Response without match" is not one: bytes read out of frame (kafkajs-connection.ts).
+      if (entry.namespace === 'Connection' && message.startsWith('Response ') && !message.startsWith('Response without match')) return;
       onLog({ level: LEVEL_NAMES[entry.level] ?? 'info', namespace: entry.namespace, message: text, extra });
     },
     retry: { initialRetryTime: 300, retries: 8 },

@@ -10,6 +10,7 @@
  * STORESIM_KAFKAJS_RECORD=kafkajs keeps kafkajs's own, as for the record encoder.
  */
 import { createRequire } from 'node:module';
+import './kafkajs-connection.js'; // a kafkajs fix every client needs: see there
 
 const require = createRequire(import.meta.url);
 const GROUP_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition.js';
