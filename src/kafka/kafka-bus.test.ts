@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureKafka } from '../../test/kafka-global-setup.js';
 import type { Batch, BusConsumer, ConsumerOptions, IncomingMessage, TopicPartition } from './bus.js';
 import { KafkaUnreachableError } from './errors.js';
+import { createFaultSocketFactory, createLinkController } from './fault-socket.js';
 import { createKafkaBus, type KafkaBus, type KafkaLogLine } from './kafka-bus.js';
 import { partitionForKey } from './murmur2.js';
 import { connectionResetInstalled } from './kafkajs-connection.js';
@@ -458,6 +459,45 @@ describe('kafka bus (real broker)', () => {
       await admin.disconnect();
     }
   });
+
+  it('leaves no connection open after a commit that outlived its consumer through an outage', async () => {
+    // kafkajs retries a commit while the broker is away and connects again for it once the broker
+    // is back, even after its consumer was disconnected: seen as a finished run that did not exit.
+    const topic = unique('late-commit');
+    const link = createLinkController();
+    const faultBus = createKafkaBus({ brokers, clientId: 'storesim-test-late-commit', socketFactory: createFaultSocketFactory(link), logLevel: 'nothing' });
+    try {
+      await bus.ensureTopics([{ topic, partitions: 1 }]);
+      const producer = bus.createProducer();
+      await producer.connect();
+      await producer.send(topic, [{ key: 'a', value: 'one', headers: {} }]);
+      await producer.disconnect();
+      let seen = 0;
+      const c = faultBus.createConsumer({ groupId: unique('g'), topics: [topic], sessionTimeoutMs: 10_000 });
+      await c.start(async (b) => {
+        seen += b.messages.length;
+      });
+      await waitFor(() => seen === 1, 30_000, 'the message');
+
+      // A commit sent while the broker is away, the consumer stopped meanwhile, then the broker
+      // back. (Paused, the consumer has no fetch to retry: its stop returns at once, as in a crash.)
+      c.pause([{ topic, partition: 0 }]);
+      link.set({ kind: 'down' });
+      const refusedBefore = link.dropped;
+      const late = c.commit([{ topic, partition: 0, offset: 1 }]).catch(() => undefined);
+      await waitFor(() => link.dropped > refusedBefore + 1, 30_000, 'the commit to retry');
+      await c.stop();
+      const refusedAtStop = link.dropped;
+      await waitFor(() => link.dropped > refusedAtStop, 30_000, 'the commit to retry after the stop');
+      link.set({ kind: 'normal' });
+      await late;
+      // Then nothing of that consumer stays connected
+      await waitFor(() => link.connections === 0, 10_000, 'every connection closed');
+    } finally {
+      link.set({ kind: 'normal' });
+      await faultBus.close();
+    }
+  }, 120_000);
 
   it('publishes in order through the publisher and measures throughput', async () => {
     const topic = unique('perf');

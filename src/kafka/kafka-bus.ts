@@ -612,6 +612,8 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     let relaunchTimer: NodeJS.Timeout | null = null;
     /** Relaunches since the last join: their backoff. */
     let relaunches = 0;
+    /** Commits in flight per kafkajs consumer: see commit(). */
+    const commitsInFlight = new Map<Consumer, number>();
     /** The launch in progress (connect, subscribe, the first join), while it lasts: stop() waits for it. */
     let launching: Promise<void> | null = null;
     /**
@@ -905,8 +907,20 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       },
 
       async commit(offsets) {
-        if (!consumer || offsets.length === 0) return;
-        await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+        const c = consumer;
+        if (!c || offsets.length === 0) return;
+        commitsInFlight.set(c, (commitsInFlight.get(c) ?? 0) + 1);
+        try {
+          await c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+        } finally {
+          const left = (commitsInFlight.get(c) ?? 1) - 1;
+          if (left > 0) commitsInFlight.set(c, left);
+          else commitsInFlight.delete(c);
+          // kafkajs retries a commit through an outage, and connects again for it even after its
+          // consumer was disconnected (stopped, or crashed and relaunched): a connection nothing
+          // would close, which kept a finished run's process alive. The last commit out closes it.
+          if (left <= 0 && (consumer !== c || !running)) void c.disconnect().catch(() => undefined);
+        }
       },
 
       async heartbeat() {
