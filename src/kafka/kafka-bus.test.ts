@@ -460,6 +460,50 @@ describe('kafka bus (real broker)', () => {
     }
   });
 
+  it('relaunches a consumer that kafkajs gave up on in an outage: it reads on once the broker is back, one member', async () => {
+    // kafkajs's consumer crashes for good once its retries run out (about 25 s of refused
+    // connections); restartOnFailure is off (see `ghost`), so the bus launches a new one.
+    const topic = unique('relaunch');
+    const group = unique('g');
+    const link = createLinkController();
+    const faultBus = createKafkaBus({ brokers, clientId: 'storesim-test-relaunch', socketFactory: createFaultSocketFactory(link), logLevel: 'nothing' });
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await bus.ensureTopics([{ topic, partitions: 2 }]);
+      const producer = bus.createProducer();
+      await producer.connect();
+      const errors: unknown[] = [];
+      const got: string[] = [];
+      const c = faultBus.createConsumer({ groupId: group, topics: [topic], sessionTimeoutMs: 10_000, onError: (e) => errors.push(e) });
+      await c.start(async (b) => {
+        got.push(...b.messages.map((m) => m.value.toString()));
+        await c.commit([{ topic: b.topic, partition: b.partition, offset: b.messages.at(-1)!.offset + 1 }]);
+      });
+      await producer.send(topic, [{ key: 'a', value: 'before', headers: {} }]);
+      await waitFor(() => got.length === 1, 30_000, 'the first message');
+
+      // Broker unreachable until kafkajs's consumer has crashed
+      link.set({ kind: 'down' });
+      await waitFor(() => errors.length > 0, 90_000, 'kafkajs to give the consumer up');
+      expect(String(errors[0])).toMatch(/refused/);
+      link.set({ kind: 'normal' });
+
+      await producer.send(topic, [{ key: 'a', value: 'after-1', headers: {} }, { key: 'b', value: 'after-2', headers: {} }]);
+      await waitFor(() => got.length === 3, 30_000, 'the relaunched consumer to read on');
+      expect([...got].sort()).toEqual(['after-1', 'after-2', 'before']);
+      const { groups } = await admin.describeGroups([group]);
+      expect(groups[0]!.members.length).toBe(1);
+      await c.stop();
+      await producer.disconnect();
+      expect((await admin.describeGroups([group])).groups[0]!.members.length).toBe(0);
+    } finally {
+      link.set({ kind: 'normal' });
+      await admin.disconnect();
+      await faultBus.close();
+    }
+  }, 150_000);
+
   it('leaves no connection open after a commit that outlived its consumer through an outage', async () => {
     // kafkajs retries a commit while the broker is away and connects again for it once the broker
     // is back, even after its consumer was disconnected: seen as a finished run that did not exit.
