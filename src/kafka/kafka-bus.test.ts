@@ -497,6 +497,8 @@ describe('kafka bus (real broker)', () => {
       await c.stop();
       await producer.disconnect();
       expect((await admin.describeGroups([group])).groups[0]!.members.length).toBe(0);
+      // Nothing of the crashed consumer or its successor stays connected
+      await waitFor(() => link.connections === 0, 10_000, 'every connection closed');
     } finally {
       link.set({ kind: 'normal' });
       await admin.disconnect();

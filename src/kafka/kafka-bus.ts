@@ -621,8 +621,15 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     let relaunchTimer: NodeJS.Timeout | null = null;
     /** Relaunches since the last join: their backoff. */
     let relaunches = 0;
-    /** Commits in flight per kafkajs consumer: see commit(). */
-    const commitsInFlight = new Map<Consumer, number>();
+    /**
+     * kafkajs consumers the bus has let go of: crashed (kafkajs disconnected them), replaced by a
+     * relaunch, or stopped. kafkajs can still complete a request for one after its disconnect() (a
+     * commit retried through an outage, the heartbeat after a batch fetched before the crash), and
+     * connects again for it: a connection nothing would close. Seen: finished runs whose process
+     * lived on until the broker dropped the idle connection, 10 minutes later. So each request such
+     * a consumer completes is followed by another disconnect.
+     */
+    const retired = new WeakSet<Consumer>();
     /** The launch in progress (connect, subscribe, the first join), while it lasts: stop() waits for it. */
     let launching: Promise<void> | null = null;
     /**
@@ -722,7 +729,17 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         })();
       });
 
+      let redisconnect: NodeJS.Timeout | null = null;
+      c.on(c.events.REQUEST, () => {
+        if (!(retired.has(c) || ghost(c)) || redisconnect) return;
+        redisconnect = setTimeout(() => {
+          redisconnect = null;
+          void c.disconnect().catch(() => undefined);
+        }, 50);
+      });
+
       c.on(c.events.CRASH, (event) => {
+        retired.add(c);
         if (ghost(c) || !running) return;
         const { error } = event.payload;
         if (classifyKafkaError(error) === 'refused') {
@@ -760,7 +777,9 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       relaunchTimer = setTimeout(() => {
         relaunchTimer = null;
         void (async () => {
-          await consumer?.disconnect().catch(() => undefined);
+          const old = consumer;
+          await old?.disconnect().catch(() => undefined);
+          if (old) retired.add(old);
           if (running) await launch(onBatch, false);
         })().catch((err: unknown) => {
           if (!running) return;
@@ -916,20 +935,8 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       },
 
       async commit(offsets) {
-        const c = consumer;
-        if (!c || offsets.length === 0) return;
-        commitsInFlight.set(c, (commitsInFlight.get(c) ?? 0) + 1);
-        try {
-          await c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
-        } finally {
-          const left = (commitsInFlight.get(c) ?? 1) - 1;
-          if (left > 0) commitsInFlight.set(c, left);
-          else commitsInFlight.delete(c);
-          // kafkajs retries a commit through an outage, and connects again for it even after its
-          // consumer was disconnected (stopped, or crashed and relaunched): a connection nothing
-          // would close, which kept a finished run's process alive. The last commit out closes it.
-          if (left <= 0 && (consumer !== c || !running)) void c.disconnect().catch(() => undefined);
-        }
+        if (!consumer || offsets.length === 0) return;
+        await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
       },
 
       async heartbeat() {
@@ -955,6 +962,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
           if (inFlight) await within(inFlight, sessionTimeout);
           // disconnect() waits for the batch in flight, then leaves the group without committing.
           await c?.disconnect().catch(() => undefined);
+          if (c) retired.add(c);
           consumer = null;
           assigned = [];
           tails.clear();
