@@ -6,6 +6,7 @@ import { createEngine } from './engine/engine.js';
 import { TOPICS, type Engine, type EngineCommand, type Fixtures, type Ledger, type RawTopic } from './engine/types.js';
 import type { Bus, TopicSpec } from './kafka/bus.js';
 import { createMemoryBus } from './kafka/memory-bus.js';
+import { createRepeatFilter } from './kafka/log-repeats.js';
 import { createPublisher } from './kafka/publisher.js';
 import { openDatabase } from './db/open.js';
 import type { CommandLogEntry, Database, RunCounts, RunRow } from './db/types.js';
@@ -239,9 +240,12 @@ export async function startRun(cfgIn: RunConfig, fixtures: Fixtures): Promise<nu
   // kafkajs logs the symptoms of a broker fault loudly: quiet while one is on and for a while after;
   // never on the console under the dashboard (STYLE.md, Errors).
   let brokerQuietUntil = 0;
+  // A broker that is away makes kafkajs log each failed attempt of each client: once per 30 s each.
+  const kafkaRepeats = createRepeatFilter();
   const onKafkaLog = (l: KafkaLogLine): void => {
     if (Date.now() < brokerQuietUntil || KAFKA_RETRIED_NOISE.test(l.message)) return;
-    const text = `kafkajs ${l.level} [${l.namespace}] ${l.message}`;
+    const text = kafkaRepeats.pass(`kafkajs ${l.level} [${l.namespace}] ${l.message}`);
+    if (text === null) return;
     if (cfg.tui) monitorRef?.setStatus(text);
     else process.stderr.write(text + '\n');
   };
@@ -475,6 +479,7 @@ export async function startRun(cfgIn: RunConfig, fixtures: Fixtures): Promise<nu
     if (!result.ok) printVerifyExamples(result, (s) => process.stderr.write(s));
     return result.ok ? EXIT.ok : EXIT.verifyFailed;
   } finally {
+    if (!cfg.tui) for (const line of kafkaRepeats.flush()) process.stderr.write(line + '\n');
     // Connections closing under requests still in flight make kafkajs log errors ("write after
     // end"): the run has ended, they are noise.
     brokerQuietUntil = Number.POSITIVE_INFINITY;
