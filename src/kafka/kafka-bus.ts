@@ -621,15 +621,6 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     let relaunchTimer: NodeJS.Timeout | null = null;
     /** Relaunches since the last join: their backoff. */
     let relaunches = 0;
-    /**
-     * kafkajs consumers the bus has let go of: crashed (kafkajs disconnected them), replaced by a
-     * relaunch, or stopped. kafkajs can still complete a request for one after its disconnect() (a
-     * commit retried through an outage, the heartbeat after a batch fetched before the crash), and
-     * connects again for it: a connection nothing would close. Seen: finished runs whose process
-     * lived on until the broker dropped the idle connection, 10 minutes later. So each request such
-     * a consumer completes is followed by another disconnect.
-     */
-    const retired = new WeakSet<Consumer>();
     /** The launch in progress (connect, subscribe, the first join), while it lasts: stop() waits for it. */
     let launching: Promise<void> | null = null;
     /**
@@ -729,9 +720,18 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         })();
       });
 
+      /**
+       * A consumer the bus has let go of (crashed: kafkajs disconnected it; replaced by a relaunch,
+       * or stopped: a ghost) can still have a request completed by kafkajs after its disconnect()
+       * (a commit retried through an outage, the heartbeat after a batch fetched before the crash),
+       * which connects again for it: a connection nothing would close. Seen: finished runs whose
+       * process lived on until the broker dropped the idle connection, 10 minutes later. So each
+       * request such a consumer completes is followed by another disconnect.
+       */
+      let crashed = false;
       let redisconnect: NodeJS.Timeout | null = null;
       c.on(c.events.REQUEST, () => {
-        if (!(retired.has(c) || ghost(c)) || redisconnect) return;
+        if (!(crashed || ghost(c)) || redisconnect) return;
         redisconnect = setTimeout(() => {
           redisconnect = null;
           void c.disconnect().catch(() => undefined);
@@ -739,7 +739,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       });
 
       c.on(c.events.CRASH, (event) => {
-        retired.add(c);
+        crashed = true;
         if (ghost(c) || !running) return;
         const { error } = event.payload;
         if (classifyKafkaError(error) === 'refused') {
@@ -777,9 +777,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       relaunchTimer = setTimeout(() => {
         relaunchTimer = null;
         void (async () => {
-          const old = consumer;
-          await old?.disconnect().catch(() => undefined);
-          if (old) retired.add(old);
+          await consumer?.disconnect().catch(() => undefined);
           if (running) await launch(onBatch, false);
         })().catch((err: unknown) => {
           if (!running) return;
@@ -962,7 +960,6 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
           if (inFlight) await within(inFlight, sessionTimeout);
           // disconnect() waits for the batch in flight, then leaves the group without committing.
           await c?.disconnect().catch(() => undefined);
-          if (c) retired.add(c);
           consumer = null;
           assigned = [];
           tails.clear();
