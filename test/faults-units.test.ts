@@ -46,6 +46,15 @@ async function client(ctl: LinkController, port: number): Promise<{ sock: FaultS
   return { sock, got: () => got, errors, closed: () => closed };
 }
 
+/** The error code of a new connection through `ctl`. */
+function connectError(ctl: LinkController, port: number): Promise<string | undefined> {
+  const sock = new FaultSocket(ctl);
+  return new Promise((resolve) => {
+    sock.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+    sock.connect(port, '127.0.0.1');
+  });
+}
+
 describe('fault socket', () => {
   it('passes bytes through untouched when normal, adds the latency when slow, holds everything while stalled', async () => {
     const port = await echoServer();
@@ -110,17 +119,28 @@ describe('fault socket', () => {
     expect((a.errors[0] as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     expect(ctl.connections).toBe(0);
 
-    const refused = new FaultSocket(ctl);
-    const err = await new Promise<NodeJS.ErrnoException>((resolve) => {
-      refused.once('error', resolve);
-      refused.connect(port, '127.0.0.1');
-    });
-    expect(err.code).toBe('ECONNREFUSED');
+    expect(await connectError(ctl, port)).toBe('ECONNREFUSED');
 
     ctl.set({ kind: 'normal' });
     const c = await client(ctl, port);
     c.sock.write('again');
     await waitFor(() => c.got() === 'again', 'echo after the outage');
+  });
+
+  it('down, closed: every connection ends as a stopping server ends it (no error), new ones are refused', async () => {
+    const port = await echoServer();
+    const ctl = createLinkController();
+    const a = await client(ctl, port);
+    let ended = false;
+    a.sock.on('end', () => { ended = true; });
+
+    ctl.set({ kind: 'down', closed: true });
+    await waitFor(() => a.closed(), 'closed');
+    expect(ended).toBe(true);
+    expect(a.errors).toEqual([]);
+    expect(ctl.connections).toBe(0);
+
+    expect(await connectError(ctl, port)).toBe('ECONNREFUSED');
   });
 
   it('is a kafkajs socketFactory: onConnect is called once connected', async () => {

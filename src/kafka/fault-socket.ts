@@ -2,7 +2,8 @@
  * Fault sockets (DESIGN.md, Infrastructure faults): a Duplex around a real TCP socket that a
  * controller can switch between normal, slow (every chunk from the server arrives `latencyMs`
  * later), stall (writes accepted, nothing answered: both directions held until the stall ends) and
- * down (every connection reset, new connections refused). kafkajs takes it as its `socketFactory`;
+ * down (every connection reset, new connections refused; or, `closed`, every connection ended by
+ * the server as a broker that stops or restarts ends them). kafkajs takes it as its `socketFactory`;
  * pg takes the same class as its `stream` (src/db/fault-stream.ts). Order is kept in both
  * directions: a held or delayed chunk is never overtaken.
  */
@@ -13,7 +14,8 @@ import type { ISocketFactory } from 'kafkajs';
 
 export type LinkMode =
   | { kind: 'normal' }
-  | { kind: 'down' }
+  /** `closed`: connections are ended by the server (a broker stopped or restarting), not reset (one that crashed, a cut). */
+  | { kind: 'down'; closed?: boolean }
   | { kind: 'stall' }
   | { kind: 'slow'; latencyMs: number };
 
@@ -121,7 +123,13 @@ export class FaultSocket extends Duplex {
     const mode = this.ctl.mode;
     if (mode.kind === 'down') {
       this.ctl.countDrop();
-      this.destroy(netError('ECONNRESET', 'connection reset'));
+      if (!mode.closed) {
+        this.destroy(netError('ECONNRESET', 'connection reset'));
+        return;
+      }
+      // What the server sent arrives, then its end; closeWhenDelivered() follows the inner socket's close.
+      this.toClient({ kind: 'end' });
+      this.inner?.destroy();
       return;
     }
     if (mode.kind === 'stall') return; // held items stay held

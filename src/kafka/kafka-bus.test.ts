@@ -13,6 +13,7 @@ import { createFaultSocketFactory, createLinkController } from './fault-socket.j
 import { createKafkaBus, type KafkaBus, type KafkaLogLine } from './kafka-bus.js';
 import { partitionForKey } from './murmur2.js';
 import { connectionResetInstalled } from './kafkajs-connection.js';
+import { brokerPoolFixInstalled } from './kafkajs-broker-pool.js';
 import { createPublisher } from './publisher.js';
 
 const unique = (what: string) => `it-${what}-${Date.now()}-${randomBytes(3).toString('hex')}`;
@@ -529,6 +530,43 @@ describe('kafka bus (real broker)', () => {
       await waitFor(() => link.dropped > refusedAtStop, 30_000, 'the commit to retry after the stop');
       link.set({ kind: 'normal' });
       await late;
+      // Then nothing of that consumer stays connected
+      await waitFor(() => link.connections === 0, 10_000, 'every connection closed');
+    } finally {
+      link.set({ kind: 'normal' });
+      await faultBus.close();
+    }
+  }, 120_000);
+
+  it('leaves no connection open after the broker restarted under a consumer', async () => {
+    // A broker that stops ends its connections: kafkajs drops the broker from its pool on the
+    // fetch that ends so, while the group keeps it as its coordinator and connects it again for
+    // its heartbeats. Seen: a run over a real broker restart that printed its summary and lived on.
+    expect(brokerPoolFixInstalled).toBe(true);
+    const topic = unique('restart');
+    const link = createLinkController();
+    const faultBus = createKafkaBus({ brokers, clientId: 'storesim-test-restart', socketFactory: createFaultSocketFactory(link), logLevel: 'nothing' });
+    try {
+      await bus.ensureTopics([{ topic, partitions: 1 }]);
+      const producer = bus.createProducer();
+      await producer.connect();
+      const c = recorder({ groupId: unique('g'), topics: [topic], sessionTimeoutMs: 6_000 }, faultBus);
+      await c.start();
+      await producer.send(topic, [{ key: 'a', value: 'before', headers: {} }]);
+      await waitFor(() => c.got.length === 1, 30_000, 'the first message');
+
+      link.set({ kind: 'down', closed: true });
+      const refused = link.dropped;
+      await waitFor(() => link.dropped > refused + 2, 30_000, 'reconnections refused');
+      link.set({ kind: 'normal' });
+      await producer.send(topic, [{ key: 'a', value: 'after', headers: {} }]);
+      await waitFor(() => c.got.length === 2, 30_000, 'the message after the restart');
+      await producer.disconnect();
+      // Three connections: the new broker object's (fetches), the new seed broker's, and the dropped
+      // one's, connected again by the group's heartbeat.
+      await waitFor(() => link.connections === 3, 30_000, 'the heartbeat on the dropped broker');
+
+      await c.consumer.stop();
       // Then nothing of that consumer stays connected
       await waitFor(() => link.connections === 0, 10_000, 'every connection closed');
     } finally {

@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import './kafkajs-connection.js'; // a kafkajs fix every client needs: see there
+import './kafkajs-broker-pool.js'; // another: see there
 
 const require = createRequire(import.meta.url);
 const GROUP_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition.js';
