@@ -68,7 +68,9 @@ export function mapKafkaError(err: unknown, what: string, brokersText: string): 
 
 /**
  * Runs a first `connect` within `deadlineMs`: on timeout or failure, `abort` and throw the mapped
- * error (`mapError`, default mapKafkaError).
+ * error (`mapError`, default mapKafkaError). kafkajs goes on retrying a connect that `abort` cut
+ * short: when it connects after all, `abort` runs again (seen: a connection that a broker's return
+ * opened after the deadline, which kept a finished run's process alive).
  */
 export async function connectWithin(
   what: string, brokersText: string, deadlineMs: number,
@@ -79,7 +81,7 @@ export async function connectWithin(
   try {
     const r = await within(attempt.then(() => 'ok' as const), deadlineMs);
     if (r === undefined) {
-      attempt.catch(() => undefined);
+      attempt.then(() => abort()).catch(() => undefined);
       await abort().catch(() => undefined);
       throw new KafkaUnreachableError(
         `Kafka at ${brokersText} did not answer within ${Math.round(deadlineMs / 1000)} s (${what}): start a broker (npm run kafka:start) or set KAFKA_BROKERS`,
