@@ -27,7 +27,7 @@ import type {
 import { coPartitionedAssigner } from './co-partitioned-assigner.js';
 import { BusError, KafkaConfigError, KafkaRefusedError, KafkaUnreachableError } from './errors.js';
 import { connectWithin, describeBrokers, kafkaSettings, mapKafkaError as mapError, quietBoundedKafka } from './connect.js';
-import { classifyKafkaError } from './kafka-errors.js';
+import { classifyKafkaError, errorChain } from './kafka-errors.js';
 import { installFastRecordDecoder } from './kafkajs-decode.js';
 import { installFastRecordEncoder } from './kafkajs-record.js';
 import { partitionForKey } from './murmur2.js';
@@ -275,6 +275,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       offsetFetch(req: { groupId: string; topics: Array<{ topic: string; partitions: Array<{ partition: number }> }> }): Promise<{
         responses: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
       }>;
+      leaveGroup(req: { groupId: string; memberId: string }): Promise<unknown>;
     }>;
     findBroker(node: { nodeId: string }): Promise<{
       fetch(req: object): Promise<{ responses: Array<{ topicName: string; partitions: Array<{ partition: number; messages: FetchedMessage[] }> }> }>;
@@ -330,6 +331,23 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const reader = clusterConnection('reader connection');
   /** The monitor's offset reads, several a second: a connection of their own, so that readLast never waits for them. */
   const offsetsReader = clusterConnection('offsets connection');
+  /**
+   * LeaveGroup for members kafkajs could not take out of their group (see leaveLeftBehind), on a
+   * connection open only while one is to be taken out.
+   */
+  const groupConnection = clusterConnection('group connection');
+  let leaving = 0;
+  const leaveGroup = async (groupId: string, memberId: string): Promise<void> => {
+    leaving++;
+    try {
+      await groupConnection.use(async (cluster) => {
+        const coordinator = await cluster.findGroupCoordinator({ groupId });
+        await coordinator.leaveGroup({ groupId, memberId });
+      });
+    } finally {
+      if (--leaving === 0) await groupConnection.close();
+    }
+  };
   type PartitionsOf = (topic: string) => Array<{ partition: number }>;
   /**
    * Runs one read of existing `topics` on `connection`, with their partitions from its metadata
@@ -604,7 +622,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       const admin = adminPromise;
       adminPromise = null;
       if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
-      await Promise.all([reader.close(), offsetsReader.close()]);
+      await Promise.all([reader.close(), offsetsReader.close(), groupConnection.close()]);
     },
   };
 
@@ -666,6 +684,30 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
      */
     const ghost = (c: Consumer): boolean => consumer !== c;
 
+    /**
+     * A consumer kafkajs gave up on while the broker was away (its retries ran out) tried to leave
+     * its group on the way down and could not: its member stays in the group until its session
+     * runs out, and a broker that restarted meanwhile starts that session afresh when it loads the
+     * group. The relaunched consumer's join waits for every known member, so the group handled
+     * nothing for up to a session (30 s) after the broker was back: seen after a real broker
+     * restart, a drain that gave up just before the consumers rejoined. So the member is taken out
+     * of the group for it, again until it is out or this consumer has joined again.
+     */
+    const leaveLeftBehind = (memberId: string): void => {
+      const gen = generation;
+      void (async () => {
+        for (let attempt = 0; running && !closed && gen === generation; attempt++) {
+          try {
+            await leaveGroup(opts.groupId, memberId);
+            return;
+          } catch (err) {
+            if (errorChain(err).some((e) => e.type === 'UNKNOWN_MEMBER_ID')) return; // out already
+            await sleep(Math.min(500 * 2 ** attempt, 5_000));
+          }
+        }
+      })();
+    };
+
     const launch = (onBatch: (batch: Batch) => Promise<void>, first: boolean): Promise<void> => {
       const p = launchConsumer(onBatch, first);
       const settled = p.catch(() => undefined);
@@ -690,12 +732,15 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         retry: { ...RETRY, restartOnFailure: async () => false },
       });
       consumer = c;
+      /** Its member id in the group, from its latest join. */
+      let memberId: string | null = null;
 
       c.on(c.events.GROUP_JOIN, (event) => {
         if (ghost(c)) {
           setTimeout(() => void c.disconnect().catch(() => undefined), 0); // once its runner counts as running
           return;
         }
+        memberId = event.payload.memberId;
         relaunches = 0;
         generation++;
         tails.clear();
@@ -747,6 +792,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
           return;
         }
         report(error);
+        if (memberId) leaveLeftBehind(memberId);
         scheduleRelaunch(onBatch); // kafkajs has disconnected it: a new one (a rebalance, then committed offsets)
       });
 
