@@ -143,6 +143,17 @@ describe('fault socket', () => {
     expect(await connectError(ctl, port)).toBe('ECONNREFUSED');
   });
 
+  it('closeAll closes every connection still open through the link, and says how many', async () => {
+    const port = await echoServer();
+    const ctl = createLinkController();
+    const a = await client(ctl, port);
+    const b = await client(ctl, port);
+    expect(ctl.closeAll()).toBe(2);
+    await waitFor(() => a.closed() && b.closed(), 'both closed');
+    expect(ctl.connections).toBe(0);
+    expect(ctl.closeAll()).toBe(0);
+  });
+
   it('is a kafkajs socketFactory: onConnect is called once connected', async () => {
     const port = await echoServer();
     const ctl = createLinkController();

@@ -27,6 +27,8 @@ export interface LinkController {
   readonly connections: number;
   /** Connections refused or reset by `down` since creation. */
   readonly dropped: number;
+  /** Destroys every connection still open through it; returns how many there were. */
+  closeAll(): number;
   /** @internal */ register(s: FaultSocket): void;
   /** @internal */ unregister(s: FaultSocket): void;
   /** @internal */ countDrop(): void;
@@ -47,6 +49,11 @@ export function createLinkController(): LinkController {
     register(s) { sockets.add(s); },
     unregister(s) { sockets.delete(s); },
     countDrop() { dropped++; },
+    closeAll() {
+      const open = [...sockets];
+      for (const s of open) s.destroy();
+      return open.length;
+    },
   };
 }
 
