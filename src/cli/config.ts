@@ -5,6 +5,7 @@
 import { defaultEngineConfig } from '../engine/engine.js';
 import type { EngineConfig, Fixtures } from '../engine/types.js';
 import { UserError } from './errors.js';
+import { maskUrl } from '../db/errors.js';
 import { checkNumber, parseDuration, parseFaults, parseStart, parseWarp } from './parse.js';
 import type { Scenario } from './scenario.js';
 import type { KafkaCompression } from '../kafka/kafka-bus.js';
@@ -99,10 +100,6 @@ function parseCompression(raw: string | undefined): KafkaCompression {
   const c = (raw ?? 'none').toLowerCase();
   if (c === 'none' || c === 'gzip') return c;
   throw new UserError(`--compression: "${raw}" is not none or gzip (snappy, lz4 and zstd need codecs storesim does not ship; KAFKA_COMPRESSION takes the same values)`);
-}
-
-export function maskUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
 
 /** Engine settings shared by `run` and `simulate`. */
