@@ -62,6 +62,8 @@ const UI_SAMPLE_MS = 200;
 const LAG_REFRESH_MS = 400;
 /** A read of offsets that takes longer (a broker outage) leaves the last figures in place. */
 const LAG_WAIT_MS = 1_000;
+/** Offsets that have not answered for longer are shown as stale (the dashboard's Topics, `lag_stale_s`). */
+const STALE_AFTER_MS = 3_000;
 
 export function createMonitor(d: MonitorDeps): Monitor {
   const layout = d.fixtures.layouts[d.cfg.engine.layout]!;
@@ -165,6 +167,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
       floor: { layout, customers: snap.customers, lanes: snap.lanes },
       carts: snap.carts,
       topics: await freshTopics(now),
+      topicsStaleS: topicsAt > 0 && Date.now() - topicsAt > STALE_AFTER_MS ? Math.floor((Date.now() - topicsAt) / 1000) : null,
       rejected: { latest: p?.latestRejected ?? [], byCode: p?.byCode ?? {} },
       kpis: {
         revenueCents: p?.revenueCents ?? 0,
@@ -209,6 +212,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
             in_store: s.floor.customers.length,
             events_per_sec: elapsed > 0 ? Math.round(d.engine.produced / elapsed) : 0,
             lag,
+            ...(s.topicsStaleS !== null ? { lag_stale_s: s.topicsStaleS } : {}),
             latency_ms: { p50: lat?.p50 ?? null, p99: lat?.p99 ?? null },
             latency_recent_ms: { p50: lat?.recent.p50 ?? null, p99: lat?.recent.p99 ?? null, window_s: lat?.recent.windowS ?? null },
             ...(s.faults.some((f) => f.kind === 'infra' && f.active) ? {

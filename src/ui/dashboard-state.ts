@@ -87,6 +87,8 @@ export interface DashboardState {
   /** Largest carts first. */
   carts: SnapshotCart[];
   topics: TopicStats[];
+  /** Seconds since the topics' offsets last answered, once that is more than a few (a broker away): their figures are that old. Null while they answer. */
+  topicsStaleS: number | null;
   rejected: RejectedState;
   kpis: Kpis;
   faults: FaultStatus[];
@@ -123,6 +125,7 @@ export function publish(store: DashboardStore, next: DashboardState): void {
     },
     carts: keep(prev.carts, next.carts),
     topics: keep(prev.topics, next.topics),
+    topicsStaleS: next.topicsStaleS,
     rejected: keep(prev.rejected, next.rejected),
     kpis: keep(prev.kpis, next.kpis),
     faults: keep(prev.faults, next.faults),
@@ -207,6 +210,7 @@ export function emptyDashboardState(layout: Layout, header: Partial<HeaderState>
     floor: { layout, customers: [], lanes: layout.lanes.map((l) => ({ lane: l.lane, queue: 0, serving: false })) },
     carts: [],
     topics: [],
+    topicsStaleS: null,
     rejected: { latest: [], byCode: {} },
     kpis: { revenueCents: 0, transactions: 0, conversion: 0, avgBasketCents: 0, avgBasketItems: 0, latencyP50Ms: 0, latencyP99Ms: 0 },
     faults: [

@@ -30,6 +30,17 @@ describe('topics panel', () => {
     expect(v.frame()).toContain('processor 12k');
   });
 
+  it('says, in place of the column heads, how long the figures have gone unanswered', async () => {
+    const wide = renderAt(<Topics topics={topics} width={90} height={8} roomy staleS={12} />, 90, 8);
+    await waitFor(() => wide.frame().includes('Topics'));
+    expect(wide.frame()).toContain('no answer from Kafka for 12 s: figures from before');
+    expect(wide.frame()).not.toContain('lag by group');
+    expect(wide.frame()).toContain('rejected_events'); // every topic still shown
+    const narrow = renderAt(<Topics topics={topics} width={40} height={8} staleS={12} />, 40, 8);
+    await waitFor(() => narrow.frame().includes('Topics'));
+    expect(narrow.frame()).toContain('no answer for 12 s');
+  });
+
   it('splits a prefix off the logical name', () => {
     expect(splitTopic('demo-foot_traffic')).toEqual({ prefix: 'demo-', name: 'foot_traffic' });
     expect(splitTopic('visits')).toEqual({ prefix: '', name: 'visits' });

@@ -5,7 +5,14 @@ import { cell, cellRight, compact, fit, shortTopic, sparkline, splitTopic } from
 import { Line, Panel } from './panel.js';
 import { useDashboard } from './store-context.js';
 
-export interface TopicsProps { topics: readonly TopicStats[]; width: number; height: number; roomy?: boolean }
+export interface TopicsProps {
+  topics: readonly TopicStats[];
+  width: number;
+  height: number;
+  roomy?: boolean;
+  /** Seconds since the offsets last answered, when their figures are stale (DashboardState.topicsStaleS). */
+  staleS?: number | null;
+}
 
 /** `<prefix>storesim-processor` → `processor`. */
 export function shortGroup(group: string): string {
@@ -22,7 +29,7 @@ function lagColor(lag: number): string | undefined {
 /** Columns of the roomy table: name 18, rate 8, total 6, lag by group 26, spaces, and room for a sparkline. */
 const ROOMY_MIN_WIDTH = 18 + 1 + 8 + 1 + 6 + 1 + 26 + 1 + 8;
 
-export function Topics({ topics, width, height, roomy: roomyLayout = false }: TopicsProps) {
+export function Topics({ topics, width, height, roomy: roomyLayout = false, staleS = null }: TopicsProps) {
   // A roomy terminal may still give this panel a narrow column (the supermarket's floor is wide).
   const roomy = roomyLayout && width >= ROOMY_MIN_WIDTH;
   const prefix = topics.length > 0 ? splitTopic(topics[0]!.topic).prefix : '';
@@ -37,7 +44,10 @@ export function Topics({ topics, width, height, roomy: roomyLayout = false }: To
       : lag.length === 0 ? '-' : compact(Math.max(...lag.map((g) => g.lag)));
   return (
     <Panel title="Topics" note={[prefix ? `${prefix}*` : '', roomy ? '' : 'rate/s total lag'].filter(Boolean).join('  ') || undefined} width={width} height={height}>
-      {roomy && <Line dim>{`${cell('topic', nameW)} ${cellRight('rate/s', rateW)} ${cellRight('total', 6)} ${cell('lag by group', groupsW)} history`}</Line>}
+      {staleS !== null ? (
+        // In place of the column heads: the figures below are as old as this says.
+        <Line color="yellow">{roomy ? `no answer from Kafka for ${staleS} s: figures from before` : `no answer for ${staleS} s`}</Line>
+      ) : roomy && <Line dim>{`${cell('topic', nameW)} ${cellRight('rate/s', rateW)} ${cellRight('total', 6)} ${cell('lag by group', groupsW)} history`}</Line>}
       {topics.length === 0 && <Line dim>no topics yet</Line>}
       {topics.map((t) => {
         const maxLag = Math.max(0, ...t.lag.map((g) => g.lag));
@@ -55,5 +65,6 @@ export function Topics({ topics, width, height, roomy: roomyLayout = false }: To
 
 export function ConnectedTopics(props: Omit<TopicsProps, 'topics'>) {
   const topics = useDashboard((s) => s.topics);
-  return <Topics topics={topics} {...props} />;
+  const staleS = useDashboard((s) => s.topicsStaleS);
+  return <Topics topics={topics} staleS={staleS} {...props} />;
 }
