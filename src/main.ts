@@ -489,8 +489,8 @@ export async function startRun(cfgIn: RunConfig, fixtures: Fixtures): Promise<nu
     }
     brokerLink.set({ kind: 'normal' });
     await bus?.close().catch(() => undefined);
-    // A connection kafkajs opened again after its client's disconnect (four such paths found so
-    // far: docs/kafka.md) would keep the process alive until the broker drops it as idle, ten
+    // A connection kafkajs opened again after its client's disconnect (several such paths found
+    // so far: docs/kafka.md) would keep the process alive until the broker drops it as idle, ten
     // minutes: whatever is still open through the run's broker link now is closed.
     brokerLink.closeAll();
     opened.release();

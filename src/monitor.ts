@@ -110,6 +110,12 @@ export function createMonitor(d: MonitorDeps): Monitor {
     }
   };
 
+  /** Seconds since the offsets last answered, once that is more than STALE_AFTER_MS; null before a first answer too. */
+  const staleFor = (now: number): number | null => {
+    const age = now - topicsAt;
+    return topicsAt > 0 && age > STALE_AFTER_MS ? Math.floor(age / 1000) : null;
+  };
+
   const faultRows = (): FaultStatus[] => {
     const f = d.faults;
     if (!f) return INFRA_FAULTS.map((name) => ({ name, kind: 'infra' as const, active: false }));
@@ -167,7 +173,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
       floor: { layout, customers: snap.customers, lanes: snap.lanes },
       carts: snap.carts,
       topics: await freshTopics(now),
-      topicsStaleS: topicsAt > 0 && Date.now() - topicsAt > STALE_AFTER_MS ? Math.floor((Date.now() - topicsAt) / 1000) : null,
+      topicsStaleS: staleFor(Date.now()),
       rejected: { latest: p?.latestRejected ?? [], byCode: p?.byCode ?? {} },
       kpis: {
         revenueCents: p?.revenueCents ?? 0,
