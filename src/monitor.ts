@@ -182,8 +182,9 @@ export function createMonitor(d: MonitorDeps): Monitor {
         avgBasketCents: p && p.transactions > 0 ? Math.round(p.revenueCents / p.transactions) : 0,
         avgBasketItems: p && p.transactions > 0 ? Math.round((p.itemsSold / p.transactions) * 10) / 10 : 0,
         // The last ~10 s: a live readout that shows a fault's latency and the recovery after it.
-        latencyP50Ms: lat?.recent.p50 ?? 0,
-        latencyP99Ms: lat?.recent.p99 ?? 0,
+        latencyP50Ms: lat?.recent.p50 ?? null,
+        latencyP99Ms: lat?.recent.p99 ?? null,
+        sinkHere: d.sink !== null,
       },
       faults,
       status: { message: status || undefined, draining: d.driver.stopping },

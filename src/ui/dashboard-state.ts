@@ -57,8 +57,13 @@ export interface Kpis {
   conversion: number;
   avgBasketCents: number;
   avgBasketItems: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
+  /**
+   * Publish → commit over the last ~10 s; null when nothing was committed in it (an outage, before
+   * the first commit) or when this process runs no sink (`sinkHere` false: `--role`).
+   */
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  sinkHere: boolean;
 }
 
 export type FaultClass = 'data' | 'infra';
@@ -212,7 +217,7 @@ export function emptyDashboardState(layout: Layout, header: Partial<HeaderState>
     topics: [],
     topicsStaleS: null,
     rejected: { latest: [], byCode: {} },
-    kpis: { revenueCents: 0, transactions: 0, conversion: 0, avgBasketCents: 0, avgBasketItems: 0, latencyP50Ms: 0, latencyP99Ms: 0 },
+    kpis: { revenueCents: 0, transactions: 0, conversion: 0, avgBasketCents: 0, avgBasketItems: 0, latencyP50Ms: null, latencyP99Ms: null, sinkHere: true },
     faults: [
       ...DATA_FAULTS.map((name) => ({ name, kind: 'data' as const, active: false })),
       ...INFRA_FAULTS.map((name) => ({ name, kind: 'infra' as const, active: false })),

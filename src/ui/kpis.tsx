@@ -13,7 +13,12 @@ function Fig({ label, value }: { label: string; value: string }) {
 
 export function Kpis({ kpis, width, height }: KpisProps) {
   const basket = `${money(kpis.avgBasketCents)} · ${kpis.avgBasketItems.toFixed(1)} items`;
-  const p = (label: string, v: number) => <Fig label={label} value={latency(v)} />;
+  // Nothing committed in the window reads as such, not as a latency of 0 ms.
+  const lat = !kpis.sinkHere
+    ? <><Text dimColor>latency </Text><Text>sink in another process</Text></>
+    : kpis.latencyP50Ms === null || kpis.latencyP99Ms === null
+      ? <><Text dimColor>latency 10 s </Text><Text>nothing committed</Text></>
+      : <><Text dimColor>latency 10 s </Text><Fig label="p50" value={latency(kpis.latencyP50Ms)} />{'  '}<Fig label="p99" value={latency(kpis.latencyP99Ms)} /></>;
   if (width >= 70) {
     return (
       <Panel title="KPIs" width={width} height={height}>
@@ -24,7 +29,7 @@ export function Kpis({ kpis, width, height }: KpisProps) {
         </Line>
         <Line>
           <Fig label="avg basket" value={basket} />{'   '}
-          <Text dimColor>latency 10 s </Text>{p('p50', kpis.latencyP50Ms)}{'  '}{p('p99', kpis.latencyP99Ms)}
+          {lat}
         </Line>
       </Panel>
     );
@@ -40,7 +45,7 @@ export function Kpis({ kpis, width, height }: KpisProps) {
         <Fig label="basket" value={basket} />
       </Line>
       <Line>
-        <Text dimColor>latency 10 s </Text>{p('p50', kpis.latencyP50Ms)}{'  '}{p('p99', kpis.latencyP99Ms)}
+        {lat}
       </Line>
     </Panel>
   );
