@@ -46,7 +46,9 @@ const t0 = performance.now();
 
 execFileSync('bash', [join(ROOT, 'scripts/kafka-start.sh')], { stdio: 'inherit' });
 await ensureBenchDatabase(dbUrl);
-console.log(`bench:kafka — broker ${brokers}, database ${maskUrl(dbUrl)}; ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+const ageS = brokerAgeS();
+console.log(`bench:kafka — broker ${brokers}${Number.isFinite(ageS) ? ` (started ${ageS < 120 ? `${Math.round(ageS)} s` : `${fmt(ageS / 60)} min`} ago)` : ''}, database ${maskUrl(dbUrl)};` +
+  ` ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
 /**
  * A process's CPU seconds from its /proc/PID/stat line: utime + stime, with `reaped` also what it
@@ -58,16 +60,58 @@ function statCpuS(stat: string, reaped = false): number {
 }
 const statName = (stat: string): string => stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
 
+/** The pid of the local broker started by kafka-start.sh, or null when it is not ours. */
+function brokerPid(): string | null {
+  const pidFile = join(ROOT, '.cache/kafka/kafka.pid');
+  if (!existsSync(pidFile)) return null;
+  const pid = readFileSync(pidFile, 'utf8').trim();
+  return existsSync(`/proc/${pid}/stat`) ? pid : null;
+}
+
 /** CPU seconds of the local broker started by kafka-start.sh (NaN when it is not ours). */
 function brokerCpuS(): number {
-  const pidFile = join(ROOT, '.cache/kafka/kafka.pid');
-  if (!existsSync(pidFile)) return NaN;
+  const pid = brokerPid();
+  if (pid === null) return NaN;
   try {
-    return statCpuS(readFileSync(`/proc/${readFileSync(pidFile, 'utf8').trim()}/stat`, 'utf8'));
+    return statCpuS(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return NaN;
   }
 }
+
+/**
+ * CPU seconds the local broker's JIT compiler threads (HotSpot's "C1/C2 CompilerThread") have spent:
+ * a broker minutes old spends a large share of its CPU compiling, which falls run after run.
+ */
+function brokerCompileCpuS(): number {
+  const pid = brokerPid();
+  if (pid === null) return NaN;
+  let cpuS = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').includes('Compiler')) continue;
+      cpuS += statCpuS(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return cpuS;
+}
+
+/** How long ago the local broker started, in seconds (NaN when it is not ours). */
+function brokerAgeS(): number {
+  const pid = brokerPid();
+  if (pid === null) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return uptimeS - startTicks / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * CPU seconds of the local PostgreSQL server (NaN when the database is not on this machine): every
  * `postgres` process's own, plus what the postmaster reaped from backends that have exited (a run's
@@ -91,6 +135,9 @@ function postgresCpuS(): number {
   }
   return found ? cpuS : NaN;
 }
+/** ` (N % of it compiling)`: the broker's JIT compiler threads' share of its CPU, when known. */
+const jitShare = (jitS: number, brokerS: number): string =>
+  (Number.isFinite(jitS) && brokerS > 0 ? ` (${Math.round((100 * jitS) / brokerS)} % of it JIT compiling)` : '');
 const perEventUs = (cpuS: number, events: number): string => (Number.isFinite(cpuS) ? `${fmt((cpuS * 1e6) / events)} µs` : 'n/a');
 const pipelineArgs = ['--layout', 'supermarket', '--rate', '60', '--kafka', brokers, '--database-url', dbUrl];
 
@@ -104,15 +151,17 @@ console.log(checkpointRefused === null
 
 // (1) end to end, as fast as the pipeline goes
 let b0 = brokerCpuS();
+let jit0 = brokerCompileCpuS();
 const pg0 = postgresCpuS();
 const e2e = await runHeadless(['--seed', '42', '--events', String(EVENTS), ...pipelineArgs, '--topic-prefix', `bench-e2e-${tag}-`]);
 let brokerS = brokerCpuS() - b0;
+let jitS = brokerCompileCpuS() - jit0;
 const pgS = postgresCpuS() - pg0;
 // All three on these cores: the most this design reaches here, whatever the overlap.
 const e2eUs = ((e2e.cpuS + brokerS + pgS) * 1e6) / EVENTS;
 console.log(`(1) end to end, ${fmt(EVENTS)} events: ${fmt(e2e.summary.events_per_sec)} raw events/s, verify ${e2e.summary.verify.ok ? 'ok' : 'FAILED'}` +
   ` (latency at full speed p50 ${e2e.summary.latency_ms.p50} ms, p99 ${e2e.summary.latency_ms.p99} ms);` +
-  ` CPU per raw event: storesim ${perEventUs(e2e.cpuS, EVENTS)} (${Math.round((100 * e2e.cpuS) / e2e.wallS)}% of a core), broker ${perEventUs(brokerS, EVENTS)},` +
+  ` CPU per raw event: storesim ${perEventUs(e2e.cpuS, EVENTS)} (${Math.round((100 * e2e.cpuS) / e2e.wallS)}% of a core), broker ${perEventUs(brokerS, EVENTS)}${jitShare(jitS, brokerS)},` +
   ` PostgreSQL ${perEventUs(pgS, EVENTS)}` +
   (Number.isFinite(e2eUs) ? `: ${fmt(e2eUs)} µs in all, at most ${fmt((cpus().length * 1e6) / e2eUs)} raw events/s on these ${cpus().length} cores` : ''));
 
@@ -120,14 +169,17 @@ console.log(`(1) end to end, ${fmt(EVENTS)} events: ${fmt(e2e.summary.events_per
 const pacedEvents = Math.min(EVENTS, 100_000);
 if (checkpointRefused === null) await checkpointPostgres(dbUrl);
 b0 = brokerCpuS();
+jit0 = brokerCompileCpuS();
 const paced = await runHeadless(['--seed', '43', '--events', String(pacedEvents), '--eps', '5000', '--interval', '5s', ...pipelineArgs, '--topic-prefix', `bench-lat-${tag}-`]);
 brokerS = brokerCpuS() - b0;
+const pacedJitS = brokerCompileCpuS() - jit0;
+jitS += pacedJitS;
 const steady = paced.progress.filter((p) => p.elapsed_s >= 14.5 && p.latency_recent_ms.p99 !== null);
 const steadyText = steady.length > 0
   ? `; over the last 10 s at ${steady.map((p) => `${Math.round(p.elapsed_s)} s`).join(', ')}: p50 ${steady.map((p) => p.latency_recent_ms.p50).join(', ')} ms, p99 ${steady.map((p) => p.latency_recent_ms.p99).join(', ')} ms`
   : '';
 console.log(`(2) at 5,000 events/s: latency p50 ${paced.summary.latency_ms.p50} ms, p99 ${paced.summary.latency_ms.p99} ms over the run${steadyText}, verify ${paced.summary.verify.ok ? 'ok' : 'FAILED'}` +
-  ` (${fmt(paced.summary.events_per_sec)} raw events/s to the last commit; storesim ${Math.round((100 * paced.cpuS) / paced.wallS)}% of a core, CPU per raw event: storesim ${perEventUs(paced.cpuS, pacedEvents)}, broker ${perEventUs(brokerS, pacedEvents)})`);
+  ` (${fmt(paced.summary.events_per_sec)} raw events/s to the last commit; storesim ${Math.round((100 * paced.cpuS) / paced.wallS)}% of a core, CPU per raw event: storesim ${perEventUs(paced.cpuS, pacedEvents)}, broker ${perEventUs(brokerS, pacedEvents)}${jitShare(pacedJitS, brokerS)})`);
 
 // (3) the broker's ceiling vs our produce rate, same record size
 const cp = readFileSync(join(ROOT, '.cache/kafka/classpath.txt'), 'utf8').trim();
@@ -200,6 +252,13 @@ const steadyMet = steady.length > 0 && steady.every((p) => (p.latency_recent_ms.
 console.log(`goals: 50,000 raw events/s end to end: ${e2e.summary.events_per_sec >= 50_000 ? 'met' : 'not met'}; p99 ≤ 50 ms at 5,000 events/s:` +
   ` ${(paced.summary.latency_ms.p99 ?? Infinity) <= 50 ? 'met' : 'not met'} over the run, ${steadyMet ? 'met' : 'not met'} in the steady state` +
   ` (bench took ${Math.round((performance.now() - t0) / 1000)} s)`);
+
+// A broker minutes old is still compiling its hot code: its CPU per event, and the latency of runs
+// that share its cores, fall over the next runs (docs/kafka.md, "A young broker compiles").
+if (Number.isFinite(jitS) && jitS > 1) {
+  console.log(`note: the broker's JIT compiler threads took ${jitS.toFixed(1)} s of CPU during (1) and (2), on the cores the runs share:` +
+    ' a broker that started minutes ago gives slower figures; run the benchmark again for settled ones');
+}
 
 // Leave the database and the broker as they were: the runs' rows, then the topics and groups.
 const cli = (args: string[]): void => {
