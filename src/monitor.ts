@@ -13,11 +13,12 @@ import type { Sink } from './pipeline/sink.js';
 import type { RunConfig } from './cli/config.js';
 import type { TopicNames } from './main.js';
 import type { FaultController } from './faults.js';
+import { loadReport, type Report } from './report/queries.js';
 import { compact } from './ui/format.js';
 import { within } from './within.js';
 import {
-  DATA_FAULTS, INFRA_FAULTS, createDashboardStore, createThrottledPublisher, emptyDashboardState, pushHistory,
-  type DashboardState, type DashboardStore, type FaultStatus, type TopicStats,
+  DATA_FAULTS, INFRA_FAULTS, REJECTED_RING, createDashboardStore, createThrottledPublisher, emptyDashboardState, pushHistory,
+  type DashboardState, type DashboardStore, type DeadLetter, type FaultStatus, type TopicStats,
 } from './ui/dashboard-state.js';
 
 export interface MonitorDeps {
@@ -64,6 +65,8 @@ const LAG_REFRESH_MS = 400;
 const LAG_WAIT_MS = 1_000;
 /** Offsets that have not answered for longer are shown as stale (the dashboard's Topics, `lag_stale_s`). */
 const STALE_AFTER_MS = 3_000;
+/** A process without the processor reads the run's figures from the database at most this often. */
+const DB_FIGURES_MS = 1_000;
 
 export function createMonitor(d: MonitorDeps): Monitor {
   const layout = d.fixtures.layouts[d.cfg.engine.layout]!;
@@ -114,6 +117,31 @@ export function createMonitor(d: MonitorDeps): Monitor {
   const staleFor = (now: number): number | null => {
     const age = now - topicsAt;
     return topicsAt > 0 && age > STALE_AFTER_MS ? Math.floor(age / 1000) : null;
+  };
+
+  /**
+   * The run's figures as the database holds them, for a process that runs no processor (`--role`):
+   * its own counters would read 0, while the database has every processor's committed work. Read
+   * in the background at most every DB_FIGURES_MS; a read that fails (the database away) leaves the
+   * last figures.
+   */
+  let dbFigures: { report: Report; latest: DeadLetter[] } | null = null;
+  let dbFiguresAt = 0;
+  let dbReading = false;
+  const refreshDbFigures = (now: number): void => {
+    if (d.processor !== null || dbReading || now - dbFiguresAt < DB_FIGURES_MS) return;
+    dbReading = true;
+    dbFiguresAt = now;
+    const read = async (): Promise<void> => {
+      const report = await loadReport(d.db, { runId: d.runId });
+      const rows = await d.db.select(`SELECT rejected_at, source_topic, code, reason FROM rejected_events WHERE run_id = ? ORDER BY id DESC LIMIT ${REJECTED_RING}`, [d.runId]);
+      const latest = rows.reverse().map((r) => ({
+        at: r.rejected_at instanceof Date ? r.rejected_at.toISOString() : String(r.rejected_at),
+        topic: String(r.source_topic), code: String(r.code), reason: String(r.reason),
+      }));
+      dbFigures = { report, latest };
+    };
+    read().catch(() => undefined).finally(() => { dbReading = false; });
   };
 
   const faultRows = (): FaultStatus[] => {
@@ -168,19 +196,30 @@ export function createMonitor(d: MonitorDeps): Monitor {
       ...faultRows(),
     ];
     const visitsClosed = p?.visitsClosed ?? 0;
+    refreshDbFigures(now);
+    const db = p ? null : dbFigures?.report ?? null;
     state = {
       header: { mode: state.header.mode, simTimeMs: snap.simTimeMs, warp: d.driver.warp, ratePerMin: snap.ratePerMin, paused: snap.paused, runId: d.runId },
       floor: { layout, customers: snap.customers, lanes: snap.lanes },
       carts: snap.carts,
       topics: await freshTopics(now),
       topicsStaleS: staleFor(Date.now()),
-      rejected: { latest: p?.latestRejected ?? [], byCode: p?.byCode ?? {} },
+      rejected: p ? { latest: p.latestRejected, byCode: p.byCode } : { latest: dbFigures?.latest ?? [], byCode: db?.rejected_by_code ?? {} },
       kpis: {
-        revenueCents: p?.revenueCents ?? 0,
-        transactions: p?.transactions ?? 0,
-        conversion: visitsClosed > 0 ? (p?.purchasedVisits ?? 0) / visitsClosed : 0,
-        avgBasketCents: p && p.transactions > 0 ? Math.round(p.revenueCents / p.transactions) : 0,
-        avgBasketItems: p && p.transactions > 0 ? Math.round((p.itemsSold / p.transactions) * 10) / 10 : 0,
+        ...(db ? {
+          revenueCents: db.revenue_cents,
+          transactions: db.transactions,
+          conversion: db.conversion,
+          avgBasketCents: db.average_basket.value_cents,
+          avgBasketItems: Math.round(db.average_basket.items * 10) / 10,
+        } : {
+          revenueCents: p?.revenueCents ?? 0,
+          transactions: p?.transactions ?? 0,
+          conversion: visitsClosed > 0 ? (p?.purchasedVisits ?? 0) / visitsClosed : 0,
+          avgBasketCents: p && p.transactions > 0 ? Math.round(p.revenueCents / p.transactions) : 0,
+          avgBasketItems: p && p.transactions > 0 ? Math.round((p.itemsSold / p.transactions) * 10) / 10 : 0,
+        }),
+        fromDatabase: !p,
         // The last ~10 s: a live readout that shows a fault's latency and the recovery after it.
         latencyP50Ms: lat?.recent.p50 ?? null,
         latencyP99Ms: lat?.recent.p99 ?? null,
@@ -211,8 +250,9 @@ export function createMonitor(d: MonitorDeps): Monitor {
             elapsed_s: Math.round(elapsed * 10) / 10,
             sim_time: new Date(s.header.simTimeMs).toISOString(),
             produced: d.engine.produced,
-            accepted: p?.accepted ?? null,
-            rejected: p?.rejected ?? null,
+            // Without the processor here: what the database holds (redelivered only a processor knows).
+            accepted: p ? p.accepted : dbFigures?.report.accepted ?? null,
+            rejected: p ? p.rejected : dbFigures?.report.rejected ?? null,
             redelivered: p?.redelivered ?? null,
             transactions: s.kpis.transactions,
             revenue_cents: s.kpis.revenueCents,

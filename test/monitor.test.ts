@@ -15,11 +15,38 @@ import { createMonitor, type Monitor } from '../src/monitor.js';
 import { groupIds, topicNames } from '../src/main.js';
 import { fixtures } from './pipeline-harness.js';
 import { waitFor } from './cli-helpers.js';
+import { openTestDatabase } from '../src/db/testing.js';
+import { syntheticBatches } from '../src/db/synthetic.js';
+import { loadReport } from '../src/report/queries.js';
+import { REJECTED_RING } from '../src/ui/dashboard-state.js';
 
 const monitors: Monitor[] = [];
 afterEach(() => {
   for (const m of monitors.splice(0)) m.stop();
 });
+
+/** A monitor of run RUN with no processor or sink in its process (as `--role engine --role ui`). */
+function monitorOf(o: { bus: Bus; db: Database; names: ReturnType<typeof topicNames>; prefix: string }): Monitor {
+  const engineConfig = { ...defaultEngineConfig(), seed: 1 };
+  const monitor = createMonitor({
+    cfg: { engine: engineConfig } as RunConfig,
+    bus: o.bus,
+    db: o.db,
+    runId: RUN,
+    names: o.names,
+    groups: groupIds(o.prefix),
+    engine: createEngine({ fixtures: fixtures(), config: engineConfig }),
+    driver: { warp: 1, stopping: false } as EngineDriver,
+    processor: null,
+    sink: null,
+    fixtures: fixtures(),
+    started: Date.now(),
+  });
+  monitors.push(monitor);
+  return monitor;
+}
+
+const RUN = '01a23cea-740c-7000-8000-000000000001';
 
 describe('monitor', () => {
   it('keeps the last topic figures while the broker does not answer, and says for how long', async () => {
@@ -35,22 +62,7 @@ describe('monitor', () => {
       topicsOffsets: (topics: string[]) => (away ? never : inner.topicsOffsets(topics)),
       groupTopicsOffsets: (g: string, topics: string[]) => (away ? never : inner.groupTopicsOffsets(g, topics)),
     });
-    const engineConfig = { ...defaultEngineConfig(), seed: 1 };
-    const monitor = createMonitor({
-      cfg: { engine: engineConfig } as RunConfig,
-      bus,
-      db: { description: 'test' } as Database,
-      runId: 'r',
-      names,
-      groups: groupIds('m-'),
-      engine: createEngine({ fixtures: fixtures(), config: engineConfig }),
-      driver: { warp: 1, stopping: false } as EngineDriver,
-      processor: null,
-      sink: null,
-      fixtures: fixtures(),
-      started: Date.now(),
-    });
-    monitors.push(monitor);
+    const monitor = monitorOf({ bus, db: { description: 'test' } as Database, names, prefix: 'm-' });
 
     const answered = await monitor.sample();
     expect(answered.topicsStaleS).toBeNull();
@@ -68,5 +80,41 @@ describe('monitor', () => {
     monitor.startProgressLines(50, (l) => lines.push(l as Record<string, unknown>));
     await waitFor(() => lines.length > 0, 'a progress line', 10_000);
     expect(lines[0]!.lag_stale_s).toBeGreaterThanOrEqual(3);
+  }, 30_000);
+
+  it('without a processor in its process, shows the run as the database holds it: KPIs and dead letters', async () => {
+    const t = await openTestDatabase('sqlite', { fixtures: fixtures() });
+    try {
+      for (const batch of syntheticBatches({ runId: RUN, fixtures: fixtures(), visits: 120, batchRows: 200, rejectEvery: 4 })) await t.db.writeBatch(batch);
+      const report = await loadReport(t.db, { runId: RUN });
+      expect(report.transactions).toBeGreaterThan(0);
+      expect(report.rejected).toBeGreaterThan(REJECTED_RING);
+      const names = topicNames('d-');
+      const bus = createMemoryBus({ defaultPartitions: 2 });
+      await bus.ensureTopics(Object.values(names).map((topic) => ({ topic, partitions: 2 })));
+      const monitor = monitorOf({ bus, db: t.db, names, prefix: 'd-' });
+
+      let s = await monitor.sample();
+      await waitFor(async () => (s = await monitor.sample()).kpis.transactions > 0, 'figures read from the database', 10_000);
+      expect(s.kpis).toMatchObject({
+        fromDatabase: true,
+        transactions: report.transactions,
+        revenueCents: report.revenue_cents,
+        conversion: report.conversion,
+        avgBasketCents: report.average_basket.value_cents,
+      });
+      expect(s.rejected.byCode).toEqual(report.rejected_by_code);
+      // The newest dead letters, newest last, as the processor's own ring keeps them.
+      const newest = await t.query(`SELECT code, reason, rejected_at FROM rejected_events WHERE run_id = '${RUN}' ORDER BY id DESC LIMIT ${REJECTED_RING}`);
+      expect(s.rejected.latest.map((x) => [x.code, x.reason])).toEqual(newest.reverse().map((x) => [x.code, x.reason]));
+
+      const lines: Array<Record<string, unknown>> = [];
+      monitor.startProgressLines(50, (l) => lines.push(l as Record<string, unknown>));
+      await waitFor(() => lines.length > 0, 'a progress line', 10_000);
+      expect(lines[0]).toMatchObject({ accepted: report.accepted, rejected: report.rejected, redelivered: null, transactions: report.transactions });
+    } finally {
+      for (const m of monitors.splice(0)) m.stop();
+      await t.cleanup();
+    }
   }, 30_000);
 });

@@ -57,6 +57,8 @@ export interface Kpis {
   conversion: number;
   avgBasketCents: number;
   avgBasketItems: number;
+  /** True when this process runs no processor: the figures are the run's rows in the database. */
+  fromDatabase: boolean;
   /**
    * Publish → commit over the last ~10 s; null when nothing was committed in it (an outage, before
    * the first commit) or when this process runs no sink (`sinkHere` false: `--role`).
@@ -217,7 +219,7 @@ export function emptyDashboardState(layout: Layout, header: Partial<HeaderState>
     topics: [],
     topicsStaleS: null,
     rejected: { latest: [], byCode: {} },
-    kpis: { revenueCents: 0, transactions: 0, conversion: 0, avgBasketCents: 0, avgBasketItems: 0, latencyP50Ms: null, latencyP99Ms: null, sinkHere: true },
+    kpis: { revenueCents: 0, transactions: 0, conversion: 0, avgBasketCents: 0, avgBasketItems: 0, fromDatabase: false, latencyP50Ms: null, latencyP99Ms: null, sinkHere: true },
     faults: [
       ...DATA_FAULTS.map((name) => ({ name, kind: 'data' as const, active: false })),
       ...INFRA_FAULTS.map((name) => ({ name, kind: 'infra' as const, active: false })),

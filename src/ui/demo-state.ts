@@ -173,7 +173,7 @@ export function demoState(layout: Layout, { nowMs = Date.now(), seed = 7 }: Demo
     topics: demoTopics(r),
     topicsStaleS: null,
     rejected: demoRejected(DEMO_START_MS),
-    kpis: { revenueCents: 1_284_355, transactions: 412, conversion: 0.734, avgBasketCents: 3_117, avgBasketItems: 4.6, latencyP50Ms: 18, latencyP99Ms: 142, sinkHere: true },
+    kpis: { revenueCents: 1_284_355, transactions: 412, conversion: 0.734, avgBasketCents: 3_117, avgBasketItems: 4.6, fromDatabase: false, latencyP50Ms: 18, latencyP99Ms: 142, sinkHere: true },
     faults: demoFaults(nowMs),
     status: {},
   };

@@ -21,4 +21,11 @@ describe('Kpis', () => {
       expect(plain(lastFrame() ?? '')).toContain('latency sink in another process');
     });
   }
+
+  it('says when its figures are the database\'s (no processor in this process)', () => {
+    const { lastFrame, rerender } = render(<Kpis kpis={kpis} width={80} height={5} />);
+    expect(plain(lastFrame() ?? '')).not.toContain('from the database');
+    rerender(<Kpis kpis={{ ...kpis, fromDatabase: true }} width={80} height={5} />);
+    expect(plain(lastFrame() ?? '')).toContain('KPIs · from the database');
+  });
 });

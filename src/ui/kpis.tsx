@@ -13,6 +13,8 @@ function Fig({ label, value }: { label: string; value: string }) {
 
 export function Kpis({ kpis, width, height }: KpisProps) {
   const basket = `${money(kpis.avgBasketCents)} · ${kpis.avgBasketItems.toFixed(1)} items`;
+  // Without a processor in this process (--role), the run's committed rows in the database.
+  const title = kpis.fromDatabase ? 'KPIs · from the database' : 'KPIs';
   // Nothing committed in the window reads as such, not as a latency of 0 ms.
   const lat = !kpis.sinkHere
     ? <><Text dimColor>latency </Text><Text>sink in another process</Text></>
@@ -21,7 +23,7 @@ export function Kpis({ kpis, width, height }: KpisProps) {
       : <><Text dimColor>latency 10 s </Text><Fig label="p50" value={latency(kpis.latencyP50Ms)} />{'  '}<Fig label="p99" value={latency(kpis.latencyP99Ms)} /></>;
   if (width >= 70) {
     return (
-      <Panel title="KPIs" width={width} height={height}>
+      <Panel title={title} width={width} height={height}>
         <Line>
           <Fig label="revenue" value={money(kpis.revenueCents)} />{'   '}
           <Fig label="transactions" value={kpis.transactions.toLocaleString('en-US')} />{'   '}
@@ -35,7 +37,7 @@ export function Kpis({ kpis, width, height }: KpisProps) {
     );
   }
   return (
-    <Panel title="KPIs" width={width} height={height}>
+    <Panel title={title} width={width} height={height}>
       <Line>
         <Fig label="rev" value={money(kpis.revenueCents)} />{'  '}
         <Fig label="tx" value={kpis.transactions.toLocaleString('en-US')} />{'  '}
