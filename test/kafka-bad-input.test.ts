@@ -28,9 +28,12 @@ function expectOneLine(r: CliResult, code: number, pattern: RegExp): string {
 
 describe('bad input through Kafka and PostgreSQL', () => {
   let db: TestPgDatabase;
+  /** `storesim run --help`: a fix that names a flag names one of these. */
+  let runHelp = '';
 
   beforeAll(async () => {
     db = await createTestDatabase('badinput');
+    runHelp = (await runCli(['run', '--help'])).stdout;
   });
   afterAll(async () => {
     await db?.drop();
@@ -104,6 +107,8 @@ describe('bad input through Kafka and PostgreSQL', () => {
         : await runCli([...args, '--database-url', url()], { timeoutMs: 60_000 });
       const printed = expectOneLine(r, code, line);
       expect(printed).not.toContain('s3cret-pw');
+      // The fix it names can be typed: every flag in the line is one `storesim run` takes.
+      for (const flag of printed.match(/ --[a-z][a-z-]*/g) ?? []) expect(runHelp).toContain(`${flag.trim()} `);
       // the database is checked before Kafka: no topic was created for this prefix
       const admin = kafkaClient().admin();
       await admin.connect();

@@ -82,16 +82,16 @@ export function classifyPgOpenError(err: unknown, where: string): DatabaseError 
   const msg = errMessage(err);
   const at = `PostgreSQL at ${where}`;
   if (code === 'ECONNREFUSED') {
-    return new DatabaseError('unreachable', `cannot reach ${at}: connection refused (start PostgreSQL or fix DATABASE_URL / --db)`, { cause: err });
+    return new DatabaseError('unreachable', `cannot reach ${at}: connection refused (start PostgreSQL or fix DATABASE_URL / --database-url)`, { cause: err });
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new DatabaseError('unreachable', `cannot reach ${at}: host not found (fix the host in DATABASE_URL / --db)`, { cause: err });
+    return new DatabaseError('unreachable', `cannot reach ${at}: host not found (fix the host in DATABASE_URL / --database-url)`, { cause: err });
   }
   if (code === '3D000') {
-    return new DatabaseError('usage', `cannot open ${at}: ${msg} (create it with createdb, or fix the database name in DATABASE_URL / --db)`, { cause: err });
+    return new DatabaseError('usage', `cannot open ${at}: ${msg} (create it with createdb, or fix the database name in DATABASE_URL / --database-url)`, { cause: err });
   }
   if (code === '28P01' || code === '28000') {
-    return new DatabaseError('refused', `${at} refused the connection: ${msg} (fix the user or password in DATABASE_URL / --db, or pg_hba.conf)`, { cause: err });
+    return new DatabaseError('refused', `${at} refused the connection: ${msg} (fix the user or password in DATABASE_URL / --database-url, or pg_hba.conf)`, { cause: err });
   }
   if (code === '42501') {
     return new DatabaseError('refused', `${at} refused: ${msg} (grant the user rights to create tables, or use another schema or user)`, { cause: err });
@@ -103,7 +103,7 @@ export function classifyPgOpenError(err: unknown, where: string): DatabaseError 
     return new DatabaseError('usage', `cannot connect to ${at}: ${msg} (set sslmode in DATABASE_URL to match the server)`, { cause: err });
   }
   if (isConnectionFailure(err)) {
-    return new DatabaseError('unreachable', `cannot reach ${at}: ${msg} (check that PostgreSQL is running and reachable, or fix DATABASE_URL / --db)`, { cause: err });
+    return new DatabaseError('unreachable', `cannot reach ${at}: ${msg} (check that PostgreSQL is running and reachable, or fix DATABASE_URL / --database-url)`, { cause: err });
   }
   return new DatabaseError('usage', `cannot use ${at}: ${msg}`, { retriable: false, cause: err });
 }

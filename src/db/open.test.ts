@@ -132,7 +132,7 @@ describe('openDatabase: PostgreSQL', () => {
     const e = await openError({ url: 'postgres://postgres:sekret@127.0.0.1:1/x' });
     expect(e.code).toBe('unreachable');
     expect(e.exitCode).toBe(3);
-    expect(e.message).toBe('cannot reach PostgreSQL at postgres://postgres:***@127.0.0.1:1/x: connection refused (start PostgreSQL or fix DATABASE_URL / --db)');
+    expect(e.message).toBe('cannot reach PostgreSQL at postgres://postgres:***@127.0.0.1:1/x: connection refused (start PostgreSQL or fix DATABASE_URL / --database-url)');
     expect(e.message).not.toContain('sekret');
   });
 
