@@ -128,8 +128,17 @@ export function createMonitor(d: MonitorDeps): Monitor {
   let dbFigures: { report: Report; latest: DeadLetter[] } | null = null;
   let dbFiguresAt = 0;
   let dbReading = false;
+  const pairsTotal = d.cfg.kafka ? d.cfg.kafka.partitions : d.cfg.partitions;
+  /**
+   * This process's processor stats when they are the whole run's: it owns every partition pair (or
+   * none yet: before its first assignment), so no processor elsewhere judges part of the run.
+   */
+  const wholeRun = (): ReturnType<Processor['stats']> | null => {
+    const p = d.processor?.stats();
+    return p && (p.pairs === 0 || !(p.pairs < pairsTotal)) ? p : null;
+  };
   const refreshDbFigures = (now: number): void => {
-    if (d.processor !== null || dbReading || now - dbFiguresAt < DB_FIGURES_MS) return;
+    if (wholeRun() !== null || dbReading || now - dbFiguresAt < DB_FIGURES_MS) return;
     dbReading = true;
     dbFiguresAt = now;
     const read = async (): Promise<void> => {
@@ -184,7 +193,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
   const sample = async (): Promise<DashboardState> => {
     const now = Date.now();
     const snap = d.engine.snapshot();
-    const p = d.processor?.stats();
+    const p = wholeRun();
     const lat = d.sink?.stats().latency;
     const faults: FaultStatus[] = [
       ...DATA_FAULTS.map((name) => {
@@ -241,7 +250,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
         sample().then((s) => {
           if (stopped) return;
           const elapsed = (Date.now() - d.started) / 1000;
-          const p = d.processor?.stats();
+          const p = wholeRun();
           const lat = d.sink?.stats().latency;
           const lag: Record<string, number> = {};
           for (const t of s.topics) for (const l of t.lag) lag[l.group] = (lag[l.group] ?? 0) + l.lag;
@@ -250,10 +259,11 @@ export function createMonitor(d: MonitorDeps): Monitor {
             elapsed_s: Math.round(elapsed * 10) / 10,
             sim_time: new Date(s.header.simTimeMs).toISOString(),
             produced: d.engine.produced,
-            // Without the processor here: what the database holds (redelivered only a processor knows).
+            // Without the whole run's processor here: what the database holds (redelivered only a
+            // processor knows: this one's count, or null).
             accepted: p ? p.accepted : dbFigures?.report.accepted ?? null,
             rejected: p ? p.rejected : dbFigures?.report.rejected ?? null,
-            redelivered: p?.redelivered ?? null,
+            redelivered: d.processor?.stats().redelivered ?? null,
             transactions: s.kpis.transactions,
             revenue_cents: s.kpis.revenueCents,
             in_store: s.floor.customers.length,

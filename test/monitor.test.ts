@@ -10,6 +10,7 @@ import { createMemoryBus } from '../src/kafka/memory-bus.js';
 import type { Bus } from '../src/kafka/bus.js';
 import type { Database } from '../src/db/types.js';
 import type { EngineDriver } from '../src/pipeline/engine-driver.js';
+import type { Processor } from '../src/pipeline/processor.js';
 import type { RunConfig } from '../src/cli/config.js';
 import { createMonitor, type Monitor } from '../src/monitor.js';
 import { groupIds, topicNames } from '../src/main.js';
@@ -25,11 +26,11 @@ afterEach(() => {
   for (const m of monitors.splice(0)) m.stop();
 });
 
-/** A monitor of run RUN with no processor or sink in its process (as `--role engine --role ui`). */
-function monitorOf(o: { bus: Bus; db: Database; names: ReturnType<typeof topicNames>; prefix: string }): Monitor {
+/** A monitor of run RUN with no sink, and no processor unless given, in its process (as `--role engine --role ui`). */
+function monitorOf(o: { bus: Bus; db: Database; names: ReturnType<typeof topicNames>; prefix: string; processor?: Processor }): Monitor {
   const engineConfig = { ...defaultEngineConfig(), seed: 1 };
   const monitor = createMonitor({
-    cfg: { engine: engineConfig } as RunConfig,
+    cfg: { engine: engineConfig, partitions: 6, kafka: null } as unknown as RunConfig,
     bus: o.bus,
     db: o.db,
     runId: RUN,
@@ -37,7 +38,7 @@ function monitorOf(o: { bus: Bus; db: Database; names: ReturnType<typeof topicNa
     groups: groupIds(o.prefix),
     engine: createEngine({ fixtures: fixtures(), config: engineConfig }),
     driver: { warp: 1, stopping: false } as EngineDriver,
-    processor: null,
+    processor: o.processor ?? null,
     sink: null,
     fixtures: fixtures(),
     started: Date.now(),
@@ -82,7 +83,12 @@ describe('monitor', () => {
     expect(lines[0]!.lag_stale_s).toBeGreaterThanOrEqual(3);
   }, 30_000);
 
-  it('without a processor in its process, shows the run as the database holds it: KPIs and dead letters', async () => {
+  /** A processor that owns 3 of the 6 partition pairs: another process judges the rest. */
+  const half = { stats: () => ({ pairs: 3, revenueCents: 1, transactions: 1, visitsClosed: 1, purchasedVisits: 1, itemsSold: 1, byCode: {}, latestRejected: [], accepted: 1, rejected: 0, redelivered: 0 }) } as unknown as Processor;
+  it.each([
+    { what: 'without a processor in its process', processor: undefined },
+    { what: 'with a processor that owns some of the pairs', processor: half },
+  ])('$what, shows the run as the database holds it: KPIs and dead letters', async ({ processor }) => {
     const t = await openTestDatabase('sqlite', { fixtures: fixtures() });
     try {
       for (const batch of syntheticBatches({ runId: RUN, fixtures: fixtures(), visits: 120, batchRows: 200, rejectEvery: 4 })) await t.db.writeBatch(batch);
@@ -92,7 +98,7 @@ describe('monitor', () => {
       const names = topicNames('d-');
       const bus = createMemoryBus({ defaultPartitions: 2 });
       await bus.ensureTopics(Object.values(names).map((topic) => ({ topic, partitions: 2 })));
-      const monitor = monitorOf({ bus, db: t.db, names, prefix: 'd-' });
+      const monitor = monitorOf({ bus, db: t.db, names, prefix: 'd-', processor });
 
       let s = await monitor.sample();
       await waitFor(async () => (s = await monitor.sample()).kpis.transactions > 0, 'figures read from the database', 10_000);
@@ -111,10 +117,19 @@ describe('monitor', () => {
       const lines: Array<Record<string, unknown>> = [];
       monitor.startProgressLines(50, (l) => lines.push(l as Record<string, unknown>));
       await waitFor(() => lines.length > 0, 'a progress line', 10_000);
-      expect(lines[0]).toMatchObject({ accepted: report.accepted, rejected: report.rejected, redelivered: null, transactions: report.transactions });
+      expect(lines[0]).toMatchObject({ accepted: report.accepted, rejected: report.rejected, redelivered: processor ? 0 : null, transactions: report.transactions });
     } finally {
       for (const m of monitors.splice(0)) m.stop();
       await t.cleanup();
     }
   }, 30_000);
+
+  it('with a processor that owns every pair, shows its own figures (ahead of the database)', async () => {
+    const names = topicNames('w-');
+    const bus = createMemoryBus({ defaultPartitions: 2 });
+    await bus.ensureTopics(Object.values(names).map((topic) => ({ topic, partitions: 2 })));
+    const whole = { stats: () => ({ ...half.stats(), pairs: 6, transactions: 7, revenueCents: 700 }) } as unknown as Processor;
+    const monitor = monitorOf({ bus, db: { description: 'test' } as Database, names, prefix: 'w-', processor: whole });
+    expect((await monitor.sample()).kpis).toMatchObject({ fromDatabase: false, transactions: 7, revenueCents: 700, avgBasketCents: 100 });
+  });
 });
