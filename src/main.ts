@@ -19,6 +19,7 @@ import type { RunSettings } from './pipeline/types.js';
 import { EXIT, UserError } from './cli/errors.js';
 import type { DbTarget, RunConfig } from './cli/config.js';
 import { maskUrl } from './db/errors.js';
+import { databaseFlag, recapLines } from './cli/recap.js';
 import { newRunId } from './run-id.js';
 import { createMonitor, type Monitor } from './monitor.js';
 import { createFaultSocketFactory, createLinkController, type LinkController } from './kafka/fault-socket.js';
@@ -476,6 +477,8 @@ export async function startRun(cfgIn: RunConfig, fixtures: Fixtures): Promise<nu
     await db.updateRun(runId, { status: 'completed', summary: JSON.stringify(summary), verify_ok: result.ok, heartbeat_at: new Date().toISOString() });
     if (ui) await ui.close();
     monitor.stop();
+    // After the dashboard, the summary in words for the person at the terminal; the JSON line follows.
+    if (ui) process.stderr.write(recapLines(summary, databaseFlag(cfg.db, DEFAULT_SQLITE_PATH)).join('\n') + '\n');
     out(summary);
     if (!result.ok) printVerifyExamples(result, (s) => process.stderr.write(s));
     return result.ok ? EXIT.ok : EXIT.verifyFailed;

@@ -73,6 +73,11 @@ describe('dashboard in a real terminal (80x24)', () => {
     const s = JSON.parse(flat.slice(at, flat.lastIndexOf('}') + 1)) as { verify: { ok: boolean }; produced: number; rejected_by_code: Record<string, number> };
     expect(s.produced).toBeGreaterThan(0);
     expect(s.verify.ok).toBe(true);
+    // Before it, the same in words for the person at the terminal, and where to see more.
+    const words = flat.slice(0, at);
+    expect(words).toMatch(/verify {4}ok: lost 0, duplicated 0, mismatched 0/);
+    expect(words).toContain(`${s.produced.toLocaleString('en-US')} produced`);
+    expect(words).toMatch(/more {6}storesim report --run [0-9a-f-]{36}/);
     expect(code).toBe(0);
   }, 300_000);
 });
