@@ -547,15 +547,35 @@ function handleUiCommand(
   }
 }
 
+/**
+ * A process with a processor or a sink and no engine (`--role`): it says on stderr what it runs,
+ * prints a progress line per --interval (what its processor judged, what its sink wrote), and runs
+ * until SIGINT or SIGTERM, then prints {"type":"stopped",…} with its whole stats.
+ */
 async function runWithoutEngine(
-  _cfg: RunConfig,
+  cfg: RunConfig,
   parts: { processor: Processor | null; sink: Sink | null; cleanups: (() => Promise<void> | void)[]; out: (l: object) => void },
 ): Promise<number> {
+  const roles = [parts.processor && 'processor', parts.sink && 'sink'].filter(Boolean).join(' and ');
+  process.stderr.write(`storesim: ${roles} running for topic prefix "${cfg.topicPrefix}"; Ctrl-C or SIGTERM stops it\n`);
+  const started = Date.now();
+  const progress = setInterval(() => {
+    const p = parts.processor?.stats();
+    const k = parts.sink?.stats();
+    parts.out({
+      type: 'progress',
+      elapsed_s: Math.round((Date.now() - started) / 100) / 10,
+      processor: p ? { pairs: p.pairs, consumed: p.consumed, accepted: p.accepted, rejected: p.rejected, redelivered: p.redelivered, transactions: p.transactions } : null,
+      sink: k ? { written: k.written, batches: k.batches, failed_writes: k.failedWrites, latency_recent_ms: { p50: k.latency.recent.p50, p99: k.latency.recent.p99 } } : null,
+    });
+  }, cfg.intervalMs);
+  parts.cleanups.push(() => clearInterval(progress));
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  clearInterval(progress);
   parts.out({ type: 'stopped', processor: parts.processor?.stats() ?? null, sink: parts.sink?.stats() ?? null });
   return EXIT.ok;
 }

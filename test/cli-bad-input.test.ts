@@ -54,6 +54,9 @@ describe('storesim with bad input', () => {
       { args: [...base, '--layout', 'nope'], mentions: 'nope' },
       { args: [...base, '--bogus-flag'], mentions: 'bogus-flag' },
       { args: [...base, '--kafka', '127.0.0.1:9092', '--compression', 'snappy'], mentions: '--compression: "snappy" is not none or gzip' },
+      { args: [...base, '--role', 'nope'], mentions: '--role: unknown role "nope"' },
+      // The dashboard draws the engine's store: alone or beside a processor it would show nothing
+      { args: [...base, '--role', 'processor', '--role', 'ui'], mentions: '--role ui: the dashboard draws the engine\'s store, so it runs beside the engine: add --role engine' },
       { args: ['verify', '--run', '01a20000-0000-7000-8000-000000000000', '--sqlite', path], mentions: '01a20000-0000-7000-8000-000000000000' },
     ];
     // When each runs

@@ -80,5 +80,13 @@ describe('scale-out: engine, two processors and two sinks in five processes', ()
     const written = stopped.slice(2).map((r) => stoppedLine(r).sink?.written ?? 0);
     console.log(`processors consumed ${consumed.join(' + ')} messages, sinks wrote ${written.join(' + ')} rows`);
     for (const n of [...consumed, ...written]) expect(n).toBeGreaterThan(0);
+    // Meanwhile each said what it runs, and printed its progress once a second
+    for (const [i, r] of stopped.entries()) {
+      expect(r.stderr).toContain(`storesim: ${i < 2 ? 'processor' : 'sink'} running for topic prefix "${prefix}"`);
+      const progress = r.stdout.trim().split('\n').slice(0, -1).map((l) => JSON.parse(l) as { type: string; processor: { consumed: number } | null; sink: { written: number } | null });
+      expect(progress.length).toBeGreaterThan(0);
+      expect(progress.every((l) => l.type === 'progress')).toBe(true);
+      expect(i < 2 ? progress.at(-1)!.processor!.consumed : progress.at(-1)!.sink!.written).toBeLessThanOrEqual(i < 2 ? consumed[i]! : written[i - 2]!);
+    }
   }, 175_000);
 });

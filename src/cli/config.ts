@@ -162,6 +162,9 @@ export function resolveRunConfig(rawArgv: Record<string, unknown>, env: Env, fix
     roles.add(r as Role);
   }
   if (roles.size === 0) for (const r of ROLES) roles.add(r);
+  if (roles.has('ui') && !roles.has('engine')) {
+    throw new UserError('--role ui: the dashboard draws the engine\'s store, so it runs beside the engine: add --role engine to this process (a processor or sink alone prints progress lines)');
+  }
   const events = argv.events === undefined ? null : checkNumber(argv.events, '--events', { min: 1, integer: true });
   const durationMs = argv.duration === undefined ? null : parseDuration(argv.duration as string, '--duration');
   const headless = argv.headless === true || argv.tui === 'off' || (argv.tui !== 'on' && !(argv.stdoutIsTTY as boolean));
