@@ -11,15 +11,18 @@ const base: RecapInput = {
 };
 
 describe('recap after the dashboard', () => {
-  it('says in words what the run did and whether verify agreed, then how to see more', () => {
+  it('says in words what the run did and whether verify agreed, then how to see more, in lines that fit 80 columns', () => {
     expect(recapLines(base, '')).toEqual([
       'storesim: run 01a23cdd-1b88-7c7e-aa2d-ed8f34fa0f68 ended after 2m10s',
       '  verify    ok: lost 0, duplicated 0, mismatched 0',
       '  events    12,366 produced, 12,363 accepted, 3 rejected (unparseable 3)',
-      '  store     65 visits, 54 paid for $914.34, 2 abandoned, 6 still in the store at the end',
+      '  visits    65 (2 abandoned, 6 open at the end)',
+      '  sales     54 transactions, $914.34',
       '  latency   p50 80ms, p99 44.5s (publish to commit, over the run)',
       '  more      storesim report --run 01a23cdd-1b88-7c7e-aa2d-ed8f34fa0f68',
     ]);
+    const big = { ...base, produced: 12_345_678, accepted: 12_345_000, visits: 1_234_567, abandoned: 345_678, open_at_end: 12_345, transactions: 888_888, revenue_cents: 99_999_999_99 };
+    for (const line of recapLines(big, '').slice(0, -1)) expect(line.length, line).toBeLessThanOrEqual(80);
   });
 
   it('lists the faults with their backlog and drain, and a failed verify as FAILED', () => {

@@ -39,7 +39,8 @@ export function recapLines(s: RecapInput, dbFlag: string): string[] {
     `  verify    ${v.ok ? 'ok' : 'FAILED'}: lost ${n(v.lost)}, duplicated ${n(v.duplicated)}, mismatched ${n(v.mismatched)}`,
     `  events    ${n(s.produced)} produced, ${n(s.accepted)} accepted, ${n(s.rejected)} rejected${byCode ? ` (${byCode})` : ''}` +
       (s.redelivered > 0 ? `, ${n(s.redelivered)} redelivered copies dropped` : ''),
-    `  store     ${n(s.visits)} visits, ${n(s.transactions)} paid for ${money(s.revenue_cents)}, ${n(s.abandoned)} abandoned, ${n(s.open_at_end)} still in the store at the end`,
+    `  visits    ${n(s.visits)} (${n(s.abandoned)} abandoned, ${n(s.open_at_end)} open at the end)`,
+    `  sales     ${n(s.transactions)} transactions, ${money(s.revenue_cents)}`,
     `  latency   ${s.latency_ms.p50 === null || s.latency_ms.p99 === null ? 'nothing committed' : `p50 ${latency(s.latency_ms.p50)}, p99 ${latency(s.latency_ms.p99)}`} (publish to commit, over the run)`,
   ];
   if (s.faults.length > 0) lines.push(`  faults    ${s.faults.map(faultText).join('; ')}`);
