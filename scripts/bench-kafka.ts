@@ -54,8 +54,11 @@ console.log(`bench:kafka — broker ${brokers}${Number.isFinite(ageS) ? ` (start
  * A process's CPU seconds from its /proc/PID/stat line: utime + stime, with `reaped` also what it
  * collected from children that exited (cutime + cstime). Clock ticks are 100 a second.
  */
+/** The fields of a /proc/PID/stat line after the command name: f[0] is the state, f[19] the start time in ticks. */
+const statFields = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
 function statCpuS(stat: string, reaped = false): number {
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(stat);
   return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / 100;
 }
 const statName = (stat: string): string => stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
@@ -103,8 +106,7 @@ function brokerAgeS(): number {
   const pid = brokerPid();
   if (pid === null) return NaN;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const startTicks = Number(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[19]);
     const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
     return uptimeS - startTicks / 100;
   } catch {

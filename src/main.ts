@@ -569,7 +569,6 @@ async function runWithoutEngine(
       sink: k ? { written: k.written, batches: k.batches, failed_writes: k.failedWrites, latency_recent_ms: { p50: k.latency.recent.p50, p99: k.latency.recent.p99 } } : null,
     });
   }, cfg.intervalMs);
-  parts.cleanups.push(() => clearInterval(progress));
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);

@@ -13,6 +13,7 @@ import type { Sink } from './pipeline/sink.js';
 import type { RunConfig } from './cli/config.js';
 import type { TopicNames } from './main.js';
 import type { FaultController } from './faults.js';
+import { readIso } from './db/iso.js';
 import { loadReport, type Report } from './report/queries.js';
 import { compact } from './ui/format.js';
 import { within } from './within.js';
@@ -120,10 +121,10 @@ export function createMonitor(d: MonitorDeps): Monitor {
   };
 
   /**
-   * The run's figures as the database holds them, for a process that runs no processor (`--role`):
-   * its own counters would read 0, while the database has every processor's committed work. Read
-   * in the background at most every DB_FIGURES_MS; a read that fails (the database away) leaves the
-   * last figures.
+   * The run's figures as the database holds them, for a process whose processor is not the whole
+   * run's (none here, or one that owns only some pairs: `--role`): its own counters would read 0 or
+   * a part, while the database has every processor's committed work. Read in the background at most
+   * every DB_FIGURES_MS; a read that fails (the database away) leaves the last figures.
    */
   let dbFigures: { report: Report; latest: DeadLetter[] } | null = null;
   let dbFiguresAt = 0;
@@ -137,15 +138,16 @@ export function createMonitor(d: MonitorDeps): Monitor {
     const p = d.processor?.stats();
     return p && (p.pairs === 0 || !(p.pairs < pairsTotal)) ? p : null;
   };
+  /** Starts a read of the figures when the last is older than DB_FIGURES_MS; call it only when wholeRun() is null. */
   const refreshDbFigures = (now: number): void => {
-    if (wholeRun() !== null || dbReading || now - dbFiguresAt < DB_FIGURES_MS) return;
+    if (dbReading || now - dbFiguresAt < DB_FIGURES_MS) return;
     dbReading = true;
     dbFiguresAt = now;
     const read = async (): Promise<void> => {
       const report = await loadReport(d.db, { runId: d.runId });
       const rows = await d.db.select(`SELECT rejected_at, source_topic, code, reason FROM rejected_events WHERE run_id = ? ORDER BY id DESC LIMIT ${REJECTED_RING}`, [d.runId]);
       const latest = rows.reverse().map((r) => ({
-        at: r.rejected_at instanceof Date ? r.rejected_at.toISOString() : String(r.rejected_at),
+        at: readIso(r.rejected_at),
         topic: String(r.source_topic), code: String(r.code), reason: String(r.reason),
       }));
       dbFigures = { report, latest };
@@ -205,7 +207,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
       ...faultRows(),
     ];
     const visitsClosed = p?.visitsClosed ?? 0;
-    refreshDbFigures(now);
+    if (!p) refreshDbFigures(now);
     const db = p ? null : dbFigures?.report ?? null;
     state = {
       header: { mode: state.header.mode, simTimeMs: snap.simTimeMs, warp: d.driver.warp, ratePerMin: snap.ratePerMin, paused: snap.paused, runId: d.runId },
@@ -250,7 +252,8 @@ export function createMonitor(d: MonitorDeps): Monitor {
         sample().then((s) => {
           if (stopped) return;
           const elapsed = (Date.now() - d.started) / 1000;
-          const p = wholeRun();
+          const stats = d.processor?.stats();
+          const p = s.kpis.fromDatabase ? null : stats;
           const lat = d.sink?.stats().latency;
           const lag: Record<string, number> = {};
           for (const t of s.topics) for (const l of t.lag) lag[l.group] = (lag[l.group] ?? 0) + l.lag;
@@ -263,7 +266,7 @@ export function createMonitor(d: MonitorDeps): Monitor {
             // processor knows: this one's count, or null).
             accepted: p ? p.accepted : dbFigures?.report.accepted ?? null,
             rejected: p ? p.rejected : dbFigures?.report.rejected ?? null,
-            redelivered: d.processor?.stats().redelivered ?? null,
+            redelivered: stats?.redelivered ?? null,
             transactions: s.kpis.transactions,
             revenue_cents: s.kpis.revenueCents,
             in_store: s.floor.customers.length,

@@ -3,6 +3,7 @@
  * the store, what the pipeline rejected, the faults, whether verify agreed), and the command that
  * shows more. The JSON summary line still follows it on stdout, for scripts. Pure formatting.
  */
+import { resolve } from 'node:path';
 import { maskUrl } from '../db/errors.js';
 import type { FaultRecord } from '../faults.js';
 import type { Summary } from '../main.js';
@@ -28,7 +29,7 @@ function faultText(f: FaultRecord): string {
 export function databaseFlag(db: DbTarget, defaultSqlitePath: string): string {
   if (db.url) return ` --database-url ${maskUrl(db.url)}`;
   const path = db.sqlitePath ?? defaultSqlitePath;
-  return path.replace(/^\.\//, '') === defaultSqlitePath.replace(/^\.\//, '') ? '' : ` --sqlite ${path}`;
+  return resolve(path) === resolve(defaultSqlitePath) ? '' : ` --sqlite ${path}`;
 }
 
 export function recapLines(s: RecapInput, dbFlag: string): string[] {

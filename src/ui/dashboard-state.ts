@@ -57,7 +57,7 @@ export interface Kpis {
   conversion: number;
   avgBasketCents: number;
   avgBasketItems: number;
-  /** True when this process runs no processor: the figures are the run's rows in the database. */
+  /** True when this process's processor is not the whole run's (none, or one owning only some pairs): the figures are the run's rows in the database. */
   fromDatabase: boolean;
   /**
    * Publish → commit over the last ~10 s; null when nothing was committed in it (an outage, before

@@ -13,7 +13,7 @@ function Fig({ label, value }: { label: string; value: string }) {
 
 export function Kpis({ kpis, width, height }: KpisProps) {
   const basket = `${money(kpis.avgBasketCents)} · ${kpis.avgBasketItems.toFixed(1)} items`;
-  // Without a processor in this process (--role), the run's committed rows in the database.
+  // Without the whole run's processor in this process (--role), the run's committed rows in the database.
   const title = kpis.fromDatabase ? 'KPIs · from the database' : 'KPIs';
   // Nothing committed in the window reads as such, not as a latency of 0 ms.
   const lat = !kpis.sinkHere
